@@ -1,0 +1,140 @@
+"""Checkpoint folders: ``model.safetensors`` + ``config.json`` (+ tokenizer files), local or on the Hub.
+
+config.json holds the denoiser kind and sizes, the schedule, μ, the tokenizer kind and free-form
+metadata. Weights are read with safetensors only (never pickle). Files are written atomically.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+
+from ggm_core.atomic import atomic_save_safetensors, atomic_write_bytes
+from ggm_core.denoisers import build_denoiser
+from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.model import GlauberModel
+from ggm_core.noise import NoiseDistribution
+from ggm_core.schedule import GlauberSchedule
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT_VERSION = 1
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, corrupt, or does not match the rest of the checkpoint."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+
+
+def save_model(model: GlauberModel, folder: str | Path, dtype: torch.dtype = torch.float32) -> Path:
+    """Write the checkpoint folder (weights, tokenizer, then config). ``dtype=torch.float16`` halves the size."""
+    folder = Path(folder)
+    weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.denoiser.state_dict().items()}
+    atomic_save_safetensors(weights, folder / WEIGHTS_FILE, metadata={"format": "ggm"})
+    if model.tokenizer is not None:
+        model.tokenizer.save(folder)
+    config = {
+        "format_version": FORMAT_VERSION,
+        "denoiser": {"kind": model.denoiser.kind, **model.denoiser.config.to_dict()},
+        "schedule": model.schedule.to_dict(),
+        "noise": model.noise.to_dict(),
+        "tokenizer": {"kind": model.tokenizer.kind if model.tokenizer is not None else "none"},
+        "metadata": model.metadata,
+    }
+    atomic_write_bytes(folder / CONFIG_FILE, json.dumps(config, indent=1).encode())
+    return folder
+
+
+def resolve_checkpoint(path_or_repo: str | Path) -> Path:
+    """A local folder as is; otherwise a Hub repo id, downloaded with ``huggingface_hub``."""
+    local = Path(path_or_repo).expanduser()
+    if local.is_dir():
+        return local
+    if local.exists():
+        raise CheckpointError(local, "is a file; expected a checkpoint folder")
+    if not _REPO_ID.match(str(path_or_repo)):
+        raise CheckpointError(local, "no such checkpoint folder (and not a Hub repo id like 'owner/name')")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id=str(path_or_repo)))
+    except Exception as err:  # the hub raises many types; keep the cause attached
+        raise CheckpointError(Path(str(path_or_repo)), f"could not download from the Hugging Face Hub: {err}") from err
+
+
+def _read_config(folder: Path) -> dict:
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(path, "missing")
+    try:
+        config = json.loads(path.read_text())
+        version = config["format_version"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise CheckpointError(path, f"not a GGM config ({err.__class__.__name__}: {err})") from err
+    if version != FORMAT_VERSION:
+        raise CheckpointError(path, f"format_version {version} is not supported (expected {FORMAT_VERSION})")
+    return config
+
+
+def load_tokenizer(kind: str, folder: Path):
+    """The tokenizer stored in a checkpoint folder, by kind ("bpe", "vq" or "none")."""
+    if kind == "none":
+        return None
+    if kind == "bpe":
+        from ggm_core.text_tokenizer import TextTokenizer
+
+        return TextTokenizer.load(folder)
+    if kind == "vq":
+        from ggm_core.vq import ImageTokenizer
+
+        return ImageTokenizer.load(folder)
+    raise CheckpointError(folder / CONFIG_FILE, f"unknown tokenizer kind {kind!r}")
+
+
+def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> GlauberModel:
+    """Load a checkpoint folder or Hub repo; raises :class:`CheckpointError` naming the bad file."""
+    folder = resolve_checkpoint(path_or_repo)
+    config = _read_config(folder)
+    config_path = folder / CONFIG_FILE
+    try:
+        denoiser_cfg = dict(config["denoiser"])
+        kind = denoiser_cfg.pop("kind")
+        denoiser = build_denoiser(kind, TransformerConfig(**denoiser_cfg))
+        schedule = GlauberSchedule.from_dict(config["schedule"])
+        noise = NoiseDistribution.from_dict(config["noise"])
+        tokenizer_kind = config["tokenizer"]["kind"]
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(config_path, f"invalid config ({err.__class__.__name__}: {err})") from err
+    weights_path = folder / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise CheckpointError(weights_path, "missing")
+    try:
+        state = load_file(weights_path)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(weights_path, f"corrupt or not a safetensors file ({err})") from err
+    expected = denoiser.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            weights_path, f"does not match config.json: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise CheckpointError(
+                weights_path,
+                f"tensor {name!r} has shape {tuple(tensor.shape)}, config.json implies {tuple(expected[name].shape)}",
+            )
+    denoiser.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+    tokenizer = load_tokenizer(tokenizer_kind, folder)
+    try:
+        model = GlauberModel(denoiser.to(device).eval(), schedule, noise, tokenizer, config.get("metadata", {}))
+    except ValueError as err:
+        raise CheckpointError(config_path, str(err)) from err
+    return model

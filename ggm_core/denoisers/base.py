@@ -1,0 +1,59 @@
+"""The denoiser interface the sampler and the training loop rely on.
+
+A denoiser maps a context to ``h ∈ R^V`` at a visited position, with h ≈ log(P_t(a|u)/μ(a))
+(ggm-math.md). It provides a training loss and, for sampling, a per-sweep session that
+predicts ``h`` at the next position(s) from the live canvas.
+"""
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.noise import NoiseDistribution
+from ggm_core.schedule import GlauberSchedule
+
+
+class SweepSession(ABC):
+    """Predicts h during one reverse sweep.
+
+    The sampler writes new tokens into the canvas it passed to ``Denoiser.begin_sweep``; a session
+    reads that canvas, so when ``predict`` is called every position earlier in the reverse visiting
+    order already holds its value for this sweep. ``network_calls`` counts the network passes made.
+    """
+
+    network_calls: int = 0
+
+    @abstractmethod
+    def predict(self, positions: list[int]) -> torch.Tensor:
+        """h at ``positions`` (consecutive in reverse visiting order), shape (B, len(positions), V).
+
+        One position is exact; several in one call is an approximation (the others are not yet
+        updated when each is predicted).
+        """
+
+
+class Denoiser(nn.Module, ABC):
+    """Base class of the denoisers; ``kind`` names it in checkpoint configs."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    @abstractmethod
+    def training_loss(
+        self,
+        x0: torch.Tensor,
+        schedule: GlauberSchedule,
+        noise: NoiseDistribution,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, int]:
+        """Mean signal-vs-noise loss on a batch of clean sequences, and the number of supervised positions."""
+
+    @abstractmethod
+    def begin_sweep(self, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> SweepSession:
+        """Start reverse sweep ``sweep`` over ``canvas`` (B, L), which the sampler updates in place."""

@@ -1,0 +1,69 @@
+"""Classic denoiser (the paper's setting): a time-conditioned bidirectional transformer over the
+sequence with the visited position replaced by a query embedding; outputs h at that position only."""
+
+import torch
+from torch import nn
+
+from ggm_core.denoisers.base import Denoiser, SweepSession
+from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
+from ggm_core.forward import sample_xt
+from ggm_core.loss import signal_vs_noise_loss
+from ggm_core.schedule import GlauberSchedule
+
+
+class ClassicDenoiser(Denoiser):
+    kind = "classic"
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__(config)
+        d = config.d_model
+        self.token_embedding = nn.Embedding(config.vocab_size, d)
+        self.query_embedding = nn.Parameter(torch.randn(d) * 0.02)
+        self.position_embedding = nn.Parameter(torch.randn(config.seq_len, d) * 0.02)
+        self.time_embedding = TimeEmbedding(d)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.head = OutputHead(config)
+
+    def forward(self, tokens: torch.Tensor, query_positions: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+        """h at ``query_positions`` (B, m), each hidden behind the query embedding; ``tau``: (B,) time.
+
+        Returns (B, m, V). The head runs only at the query positions.
+        """
+        hidden = torch.zeros(tokens.shape, dtype=torch.bool, device=tokens.device)
+        hidden.scatter_(1, query_positions, True)
+        x = torch.where(hidden[..., None], self.query_embedding, self.token_embedding(tokens))
+        x = x + self.position_embedding
+        cond = self.time_embedding(tau)[:, None, :]
+        for block in self.blocks:
+            x = block(x, cond)
+        at_queries = x.gather(1, query_positions[..., None].expand(-1, -1, x.shape[-1]))
+        return self.head(at_queries, cond)
+
+    def training_loss(self, x0, schedule, noise, generator=None):
+        """One uniformly drawn step t per sequence; supervises the position visited at t."""
+        batch = x0.shape[0]
+        t = torch.randint(schedule.num_steps, (batch,), generator=generator)
+        xt = sample_xt(x0, t, schedule, noise, generator)
+        position = schedule.visit_order[t % schedule.seq_len].to(x0.device)
+        kappa = schedule.kappa[t].to(x0.device)
+        tau = ((t + 1) / schedule.num_steps).to(x0.device)
+        h = self(xt, position[:, None], tau)[:, 0]
+        target = xt.gather(1, position[:, None]).squeeze(1)
+        return signal_vs_noise_loss(h, target, kappa, noise.probs.to(x0.device)).mean(), batch
+
+    def begin_sweep(self, canvas, sweep, schedule):
+        return _ClassicSession(self, canvas, sweep, schedule)
+
+
+class _ClassicSession(SweepSession):
+    def __init__(self, model: ClassicDenoiser, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> None:
+        self.model, self.canvas, self.sweep, self.schedule = model, canvas, sweep, schedule
+        self.network_calls = 0
+
+    def predict(self, positions: list[int]) -> torch.Tensor:
+        batch = self.canvas.shape[0]
+        step = self.schedule.step_of(positions[0], self.sweep)
+        query = torch.tensor(positions, device=self.canvas.device).expand(batch, -1)
+        tau = torch.full((batch,), (step + 1) / self.schedule.num_steps, device=self.canvas.device)
+        self.network_calls += 1
+        return self.model(self.canvas, query, tau)

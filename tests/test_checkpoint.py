@@ -1,0 +1,125 @@
+"""Checkpoint folders: round trips, fp16, tokenizers, and clear errors for bad files."""
+
+import json
+
+import pytest
+import torch
+
+from ggm_core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_model, save_model
+from ggm_core.denoisers import build_denoiser
+from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.model import GlauberModel
+from ggm_core.noise import NoiseDistribution
+from ggm_core.sampler import sample_tokens
+from ggm_core.schedule import GlauberSchedule
+from ggm_core.text_tokenizer import TextTokenizer
+from training.train_tokenizer import train_bpe
+
+V, L = 13, 10
+
+
+def tiny_model(kind="classic", vocab_size=V, tokenizer=None):
+    torch.manual_seed(0)
+    denoiser = build_denoiser(
+        kind, TransformerConfig(vocab_size=vocab_size, seq_len=L, d_model=32, n_layers=2, n_heads=2)
+    )
+    for p in denoiser.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    noise = NoiseDistribution.unigram([torch.arange(vocab_size), torch.tensor([1, 1, 2])], vocab_size)
+    return GlauberModel(denoiser, GlauberSchedule(L, 3, kind="linear"), noise, tokenizer, {"note": "tiny"})
+
+
+def outputs(model):
+    x = torch.randint(model.noise.vocab_size, (4, L), generator=torch.Generator().manual_seed(1))
+    return model.denoiser(x, torch.tensor([[2], [5], [0], [9]]), torch.tensor([0.1, 0.5, 0.7, 1.0]))
+
+
+@pytest.mark.parametrize("kind", ["classic"])
+def test_round_trip_is_exact(tmp_path, kind):
+    model = tiny_model(kind)
+    save_model(model, tmp_path / "ckpt")
+    loaded = load_model(tmp_path / "ckpt")
+    assert loaded.denoiser.kind == kind and loaded.schedule == model.schedule and loaded.metadata == {"note": "tiny"}
+    torch.testing.assert_close(loaded.noise.probs, model.noise.probs, rtol=0, atol=1e-15)
+    for a, b in zip(model.denoiser.state_dict().values(), loaded.denoiser.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    a = sample_tokens(model.denoiser, model.schedule, model.noise, batch_size=3, seed=4)
+    b = sample_tokens(loaded.denoiser, loaded.schedule, loaded.noise, batch_size=3, seed=4)
+    assert torch.equal(a, b)
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == [CONFIG_FILE, WEIGHTS_FILE]  # no temp files
+
+
+def test_fp16_checkpoint_is_half_the_size_and_close(tmp_path):
+    model = tiny_model()
+    save_model(model, tmp_path / "full")
+    save_model(model, tmp_path / "half", dtype=torch.float16)
+    full, half = (tmp_path / n / WEIGHTS_FILE for n in ("full", "half"))
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded = load_model(tmp_path / "half")
+    assert next(loaded.denoiser.parameters()).dtype == torch.float32
+    torch.testing.assert_close(outputs(loaded), outputs(model), rtol=2e-2, atol=2e-2)
+
+
+def test_text_tokenizer_travels_with_the_checkpoint(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("It is a truth universally acknowledged.\nEmma Woodhouse, handsome, clever, and rich.\n" * 20)
+    tokenizer = TextTokenizer.load(train_bpe(corpus, 300, tmp_path / "bpe"))
+    model = tiny_model(vocab_size=tokenizer.vocab_size, tokenizer=tokenizer)
+    save_model(model, tmp_path / "ckpt")
+    loaded = load_model(tmp_path / "ckpt")
+    text = "Emma is clever, naïve — and rich."
+    assert loaded.tokenizer.decode(loaded.tokenizer.encode(text)) == text
+    assert loaded.tokenizer.encode(text) == tokenizer.encode(text)
+
+
+def test_missing_files_are_named(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint folder"):
+        load_model(tmp_path / "nowhere")
+    save_model(tiny_model(), tmp_path / "ckpt")
+    (tmp_path / "ckpt" / WEIGHTS_FILE).unlink()
+    with pytest.raises(CheckpointError, match=rf"{WEIGHTS_FILE}: missing"):
+        load_model(tmp_path / "ckpt")
+    (tmp_path / "ckpt" / CONFIG_FILE).unlink()
+    with pytest.raises(CheckpointError, match=rf"{CONFIG_FILE}: missing"):
+        load_model(tmp_path / "ckpt")
+
+
+def test_corrupt_files_are_named(tmp_path):
+    save_model(tiny_model(), tmp_path / "ckpt")
+    weights = tmp_path / "ckpt" / WEIGHTS_FILE
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match=rf"{WEIGHTS_FILE}: corrupt"):
+        load_model(tmp_path / "ckpt")
+    (tmp_path / "ckpt" / CONFIG_FILE).write_text("{not json")
+    with pytest.raises(CheckpointError, match=rf"{CONFIG_FILE}: not a GGM config"):
+        load_model(tmp_path / "ckpt")
+
+
+def test_mismatched_checkpoints_are_named(tmp_path):
+    save_model(tiny_model(), tmp_path / "ckpt")
+    config_path = tmp_path / "ckpt" / CONFIG_FILE
+    config = json.loads(config_path.read_text())
+    config["denoiser"]["d_model"] = 64
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=rf"{WEIGHTS_FILE}: tensor .* has shape"):
+        load_model(tmp_path / "ckpt")
+    config["denoiser"]["d_model"] = 32
+    config["denoiser"]["n_layers"] = 3
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="does not match config.json"):
+        load_model(tmp_path / "ckpt")
+    config["denoiser"]["n_layers"] = 2
+    config["noise"]["probs"] = [0.5, 0.5]
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="vocab_size"):
+        load_model(tmp_path / "ckpt")
+    config["format_version"] = 99
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="format_version 99"):
+        load_model(tmp_path / "ckpt")
+
+
+def test_hub_ids_fail_clearly_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CheckpointError, match="Hugging Face Hub"):
+        load_model("nobody-here/no-such-ggm-model")
