@@ -34,7 +34,7 @@ def outputs(model):
     return model.denoiser(x, torch.tensor([[2], [5], [0], [9]]), torch.tensor([0.1, 0.5, 0.7, 1.0]))
 
 
-@pytest.mark.parametrize("kind", ["classic"])
+@pytest.mark.parametrize("kind", ["classic", "two_sided"])
 def test_round_trip_is_exact(tmp_path, kind):
     model = tiny_model(kind)
     save_model(model, tmp_path / "ckpt")

@@ -13,17 +13,19 @@ from ggm_core.sampler import sample_tokens
 from ggm_core.schedule import GlauberSchedule
 from tests.markov import L, V, bigram_tv, no_context_tv, sample_chain, train
 
-STEPS = {"classic": 700}
+# steps and batch size: the two-sided denoiser supervises all L positions of a sequence per pass
+RECIPES = {"classic": (700, 256), "two_sided": (250, 128)}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", sorted(STEPS))
+@pytest.mark.parametrize("kind", sorted(RECIPES))
 def test_trained_denoiser_samples_the_markov_chain(kind):
     torch.manual_seed(0)
     config = TransformerConfig(vocab_size=V, seq_len=L, d_model=64, n_layers=2, n_heads=4)
     model = GlauberModel(build_denoiser(kind, config), GlauberSchedule(L, sweeps=2), NoiseDistribution.uniform(V))
     start = time.perf_counter()
-    losses = train(model, steps=STEPS[kind], max_seconds=60)
+    steps, batch_size = RECIPES[kind]
+    losses = train(model, steps=steps, max_seconds=60, batch_size=batch_size)
     elapsed = time.perf_counter() - start
     assert sum(losses[-50:]) / 50 < sum(losses[:20]) / 20
     samples = sample_tokens(model.denoiser, model.schedule, model.noise, batch_size=3000, seed=1)

@@ -10,7 +10,7 @@ from ggm_core.sampler import heat_bath_probs, known_mask_from, sample, sample_ca
 from ggm_core.schedule import GlauberSchedule
 
 V, L, K = 11, 12, 2
-KINDS = ["classic"]
+KINDS = ["classic", "two_sided"]
 
 
 def make(kind):
@@ -47,10 +47,12 @@ def test_seed_reproduces_trajectory_and_nfe_counts(kind, per_call):
     assert not torch.equal(other[-1].tokens, runs[0][-1].tokens)
     events = runs[0]
     calls = -(-L // per_call) * K
+    overhead = K if kind == "two_sided" else 0  # the two-sided denoiser encodes the A stream once per sweep
     assert events[0].nfe == 0 and events[0].positions == ()
     assert len(events) == calls + 1
+    assert [e.nfe for e in events[1 :: -(-L // per_call)]] == [1 + overhead // K + s * (calls + overhead) // K for s in range(K)]
     assert events[-1].updates_done == events[-1].total_updates == L * K
-    assert events[-1].nfe == calls
+    assert events[-1].nfe == calls + overhead
     # Each event applies exactly its update to the previous canvas.
     for before, after in zip(events, events[1:], strict=False):
         index = list(after.positions)

@@ -3,8 +3,9 @@
 from ggm_core.denoisers.base import Denoiser, SweepSession
 from ggm_core.denoisers.classic import ClassicDenoiser
 from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.denoisers.two_sided import TwoSidedDenoiser
 
-DENOISERS: dict[str, type[Denoiser]] = {ClassicDenoiser.kind: ClassicDenoiser}
+DENOISERS: dict[str, type[Denoiser]] = {ClassicDenoiser.kind: ClassicDenoiser, TwoSidedDenoiser.kind: TwoSidedDenoiser}
 
 
 def build_denoiser(kind: str, config: TransformerConfig) -> Denoiser:
@@ -13,4 +14,12 @@ def build_denoiser(kind: str, config: TransformerConfig) -> Denoiser:
     return DENOISERS[kind](config)
 
 
-__all__ = ["DENOISERS", "ClassicDenoiser", "Denoiser", "SweepSession", "TransformerConfig", "build_denoiser"]
+__all__ = [
+    "DENOISERS",
+    "ClassicDenoiser",
+    "Denoiser",
+    "SweepSession",
+    "TransformerConfig",
+    "TwoSidedDenoiser",
+    "build_denoiser",
+]

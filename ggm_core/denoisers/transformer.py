@@ -38,7 +38,7 @@ class TimeEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(2 * n_freqs, d_model), nn.SiLU(), nn.Linear(d_model, d_model))
 
     def forward(self, tau: torch.Tensor) -> torch.Tensor:
-        angles = 1000.0 * tau.float()[..., None] * self.freqs
+        angles = 1000.0 * tau.to(self.freqs.dtype)[..., None] * self.freqs
         return self.mlp(torch.cat([angles.sin(), angles.cos()], dim=-1))
 
 

@@ -1,0 +1,186 @@
+"""Two-sided denoiser (ggm-math.md, "An exact two-sided denoiser"): every position in one pass.
+
+With the left-to-right reverse order, the context of position i at its visit in sweep k is
+``B_{<i}`` (state after k forward sweeps) and ``A_{>i}`` (after k+1). Three streams over packed
+tokens share the transformer's weights, told apart by a stream embedding:
+
+- B stream (causal over B), A stream (anti-causal over A),
+- query stream: query i attends to B-stream states at j < i, A-stream states at j > i, and itself.
+
+No path carries ``B_i`` or ``A_i`` (or ``A_{<i}``, ``B_{>i}``) to query i, so one pass supervises all L
+positions exactly. Sampling encodes the A stream once per sweep and decodes the B stream left to
+right with a key/value cache, one query per position.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ggm_core.denoisers.base import Denoiser, SweepSession
+from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
+from ggm_core.forward import sample_sweep_pair
+from ggm_core.loss import signal_vs_noise_loss
+from ggm_core.schedule import GlauberSchedule
+
+B_STREAM, A_STREAM, Q_STREAM = 0, 1, 2
+
+
+def two_sided_mask(seq_len: int) -> torch.Tensor:
+    """Boolean (3L, 3L) attention mask over packed [B stream, A stream, query stream]; True = attend."""
+    i = torch.arange(seq_len)
+    below = i[None, :] < i[:, None]  # key j < query i
+    eye = torch.eye(seq_len, dtype=torch.bool)
+    none = torch.zeros(seq_len, seq_len, dtype=torch.bool)
+    rows_b = torch.cat([below | eye, none, none], dim=1)
+    rows_a = torch.cat([none, below.T | eye, none], dim=1)
+    rows_q = torch.cat([below, below.T, eye], dim=1)
+    return torch.cat([rows_b, rows_a, rows_q], dim=0)
+
+
+class TwoSidedDenoiser(Denoiser):
+    kind = "two_sided"
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__(config)
+        d = config.d_model
+        self.token_embedding = nn.Embedding(config.vocab_size, d)
+        self.query_embedding = nn.Parameter(torch.randn(d) * 0.02)
+        self.position_embedding = nn.Parameter(torch.randn(config.seq_len, d) * 0.02)
+        self.stream_embedding = nn.Parameter(torch.randn(3, d) * 0.02)
+        self.time_embedding = TimeEmbedding(d)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.head = OutputHead(config)
+        self.register_buffer("mask", two_sided_mask(config.seq_len), persistent=False)
+        self.use_cache = True  # False: an uncached reference session, one full pass per prediction
+
+    def embed(self, tokens: torch.Tensor | None, positions: torch.Tensor, stream: int, tau: torch.Tensor):
+        """Input states and conditioning of stream tokens at ``positions`` (N, n); ``tau`` (N, n)."""
+        content = self.query_embedding if tokens is None else self.token_embedding(tokens)
+        x = content + self.position_embedding[positions] + self.stream_embedding[stream]
+        return x, self.time_embedding(tau)
+
+    @staticmethod
+    def stream_times(sweep: torch.Tensor, schedule: GlauberSchedule, seq_len: int):
+        """Per-token times τ: B tokens k/K, A tokens (k+1)/K, query i (t_i + 1)/T with t_i = kL + rank(i)."""
+        k = sweep.to(torch.float64)[:, None].expand(-1, seq_len)
+        steps = sweep[:, None] * seq_len + schedule.rank[None, :].to(sweep.device)
+        return k / schedule.sweeps, (k + 1) / schedule.sweeps, (steps + 1).to(torch.float64) / schedule.num_steps
+
+    def forward(self, before: torch.Tensor, after: torch.Tensor, sweep: torch.Tensor, schedule: GlauberSchedule):
+        """h at every position, (N, L, V), from B = ``before`` and A = ``after`` (N, L) in sweep ``sweep`` (N,)."""
+        n, L = before.shape
+        positions = torch.arange(L, device=before.device).expand(n, L)
+        tau_b, tau_a, tau_q = (t.to(before.device) for t in self.stream_times(sweep, schedule, L))
+        parts = [
+            self.embed(before, positions, B_STREAM, tau_b),
+            self.embed(after, positions, A_STREAM, tau_a),
+            self.embed(None, positions, Q_STREAM, tau_q),
+        ]
+        x = torch.cat([p[0] for p in parts], dim=1)
+        cond = torch.cat([p[1] for p in parts], dim=1)
+        for block in self.blocks:
+            x = block(x, cond, self.mask)
+        return self.head(x[:, 2 * L :], cond[:, 2 * L :])
+
+    def training_loss(self, x0, schedule, noise, generator=None):
+        """One sweep k per sequence; the loss at all L positions (targets B, contexts B_{<i}, A_{>i})."""
+        _require_left_to_right(schedule)
+        sweep = torch.randint(schedule.sweeps, (x0.shape[0],), generator=generator)
+        before, after, steps = sample_sweep_pair(x0, sweep, schedule, noise, generator)
+        h = self(before, after, sweep.to(x0.device), schedule)
+        kappa = schedule.kappa[steps.cpu()].to(x0.device)
+        loss = signal_vs_noise_loss(h, before, kappa, noise.probs.to(x0.device))
+        return loss.mean(), before.numel()
+
+    def begin_sweep(self, canvas, sweep, schedule):
+        _require_left_to_right(schedule)
+        session = _CachedSession if self.use_cache else _ReferenceSession
+        return session(self, canvas, sweep, schedule)
+
+
+def _require_left_to_right(schedule: GlauberSchedule) -> None:
+    if not schedule.is_left_to_right:
+        raise ValueError("the two-sided denoiser needs the default visiting order (reverse chain left to right)")
+
+
+class _ReferenceSession(SweepSession):
+    """Uncached: a full three-stream pass per prediction, the canvas as B and the sweep's start as A."""
+
+    def __init__(self, model: TwoSidedDenoiser, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> None:
+        self.model, self.canvas, self.schedule = model, canvas, schedule
+        self.after = canvas.clone()
+        self.sweep = torch.full((canvas.shape[0],), sweep, dtype=torch.long, device=canvas.device)
+        self.network_calls = 0
+
+    def predict(self, positions):
+        self.network_calls += 1
+        h = self.model(self.canvas, self.after, self.sweep, self.schedule)
+        return h[:, positions]
+
+
+class _CachedSession(SweepSession):
+    """One A-stream pass at the start of the sweep, then a cached left-to-right decode of the B stream.
+
+    Each ``predict`` runs one small pass over the B tokens not yet encoded and the new queries. With
+    several queries in one call (an approximation), each sees the B stream only left of the first.
+    """
+
+    def __init__(self, model: TwoSidedDenoiser, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> None:
+        self.model, self.canvas, self.schedule = model, canvas, schedule
+        n, L = canvas.shape
+        device = canvas.device
+        self.sweep = torch.full((n,), sweep, dtype=torch.long, device=device)
+        self.tau_b, tau_a, self.tau_q = (t.to(device) for t in model.stream_times(self.sweep, schedule, L))
+        positions = torch.arange(L, device=device).expand(n, L)
+        x, cond = model.embed(canvas, positions, A_STREAM, tau_a)
+        anti_causal = model.mask[L : 2 * L, L : 2 * L]
+        self.a_keys, self.a_values = [], []
+        for block in model.blocks:  # the A stream: computed once, cached per layer
+            q, k, v, mods = block.attention_inputs(x, cond)
+            self.a_keys.append(k)
+            self.a_values.append(v)
+            x = block.attention_outputs(x, F.scaled_dot_product_attention(q, k, v, attn_mask=anti_causal), mods)
+        self.b_keys = [k[:, :, :0] for k in self.a_keys]
+        self.b_values = [v[:, :, :0] for v in self.a_values]
+        self.encoded = 0  # B tokens at positions < encoded are in the cache
+        self.network_calls = 1
+
+    def predict(self, positions):
+        model, n, L = self.model, self.canvas.shape[0], self.canvas.shape[1]
+        first, device = positions[0], self.canvas.device
+        if positions != sorted(set(positions)) or first < self.encoded:
+            raise ValueError("the cached two-sided session predicts positions left to right")
+        pending = torch.arange(self.encoded, first, device=device)
+        queries = torch.tensor(positions, device=device)
+        xb, cb = model.embed(self.canvas[:, pending], pending.expand(n, -1), B_STREAM, self.tau_b[:, pending])
+        xq, cq = model.embed(None, queries.expand(n, -1), Q_STREAM, self.tau_q[:, queries])
+        x, cond = torch.cat([xb, xq], dim=1), torch.cat([cb, cq], dim=1)
+        mask = self._mask(pending, queries, L)
+        p = len(pending)
+        for layer, block in enumerate(model.blocks):
+            q, k, v, mods = block.attention_inputs(x, cond)
+            keys = torch.cat([self.b_keys[layer], k[:, :, :p], self.a_keys[layer], k[:, :, p:]], dim=2)
+            values = torch.cat([self.b_values[layer], v[:, :, :p], self.a_values[layer], v[:, :, p:]], dim=2)
+            x = block.attention_outputs(x, F.scaled_dot_product_attention(q, keys, values, attn_mask=mask), mods)
+            self.b_keys[layer] = keys[:, :, : self.encoded + p]
+            self.b_values[layer] = values[:, :, : self.encoded + p]
+        self.encoded = first
+        self.network_calls += 1
+        return model.head(x[:, p:], cond[:, p:])
+
+    def _mask(self, pending: torch.Tensor, queries: torch.Tensor, seq_len: int) -> torch.Tensor:
+        """Rows: pending B tokens, then queries. Keys: cached B, pending B, A stream (L), queries."""
+        p, m, c = len(pending), len(queries), self.encoded
+        rows_b = torch.cat(
+            [
+                torch.ones(p, c, dtype=torch.bool),
+                torch.ones(p, p, dtype=torch.bool).tril(),
+                torch.zeros(p, seq_len + m, dtype=torch.bool),
+            ],
+            dim=1,
+        )
+        right_of_query = torch.arange(seq_len, device=queries.device)[None, :] > queries[:, None]
+        rows_q = torch.cat(
+            [torch.ones(m, c + p, dtype=torch.bool), right_of_query.cpu(), torch.eye(m, dtype=torch.bool)], dim=1
+        )
+        return torch.cat([rows_b, rows_q], dim=0).to(queries.device)
