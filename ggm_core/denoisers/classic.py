@@ -35,7 +35,7 @@ class ClassicDenoiser(Denoiser):
         x = x + self.position_embedding
         cond = self.time_embedding(tau)[:, None, :]
         for block in self.blocks:
-            x = block(x, cond)
+            x = block(x, block.modulations(cond))
         at_queries = x.gather(1, query_positions[..., None].expand(-1, -1, x.shape[-1]))
         return self.head(at_queries, cond)
 

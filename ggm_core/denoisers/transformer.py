@@ -47,10 +47,11 @@ def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch
 
 
 class Block(nn.Module):
-    """Pre-norm attention + MLP block with adaLN-Zero conditioning on ``cond`` (per token or broadcast).
+    """Pre-norm attention + MLP block with adaLN-Zero conditioning (per token or broadcast).
 
-    ``attention_inputs`` and ``attention_outputs`` are exposed so a cached decoder can run the
-    attention itself over keys and values computed in earlier calls.
+    The modulation is computed separately (:meth:`modulations`) so a caller can compute it once per
+    distinct time and gather it; ``attention_inputs`` and ``attention_outputs`` let a cached decoder
+    run the attention itself over keys and values computed in earlier calls.
     """
 
     def __init__(self, cfg: TransformerConfig) -> None:
@@ -68,9 +69,13 @@ class Block(nn.Module):
         nn.init.zeros_(self.modulation.weight)
         nn.init.zeros_(self.modulation.bias)
 
-    def attention_inputs(self, x: torch.Tensor, cond: torch.Tensor):
-        """Returns (q, k, v) shaped (B, H, N, d_head) and the modulation parameters."""
-        mods = self.modulation(F.silu(cond)).chunk(6, dim=-1)
+    def modulations(self, cond: torch.Tensor) -> torch.Tensor:
+        """adaLN shift/scale/gate parameters from the conditioning, (..., 6·d_model)."""
+        return self.modulation(F.silu(cond))
+
+    def attention_inputs(self, x: torch.Tensor, mods: torch.Tensor):
+        """Returns (q, k, v) shaped (B, H, N, d_head) and the six modulation tensors."""
+        mods = mods.chunk(6, dim=-1)
         q, k, v = self.qkv(modulate(self.norm1(x), mods[0], mods[1])).chunk(3, dim=-1)
         B, N, d = x.shape
         heads = [t.view(B, N, self.n_heads, d // self.n_heads).transpose(1, 2) for t in (q, k, v)]
@@ -82,8 +87,9 @@ class Block(nn.Module):
         x = x + mods[2] * self.proj(attended.transpose(1, 2).reshape(B, N, d))
         return x + mods[5] * self.mlp(modulate(self.norm2(x), mods[3], mods[4]))
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        q, k, v, mods = self.attention_inputs(x, cond)
+    def forward(self, x: torch.Tensor, mods: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``mods`` from :meth:`modulations`, per token or broadcast over tokens."""
+        q, k, v, mods = self.attention_inputs(x, mods)
         return self.attention_outputs(x, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), mods)
 
 

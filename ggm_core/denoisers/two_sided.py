@@ -53,11 +53,18 @@ class TwoSidedDenoiser(Denoiser):
         self.register_buffer("mask", two_sided_mask(config.seq_len), persistent=False)
         self.use_cache = True  # False: an uncached reference session, one full pass per prediction
 
-    def embed(self, tokens: torch.Tensor | None, positions: torch.Tensor, stream: int, tau: torch.Tensor):
-        """Input states and conditioning of stream tokens at ``positions`` (N, n); ``tau`` (N, n)."""
+    def embed(self, tokens: torch.Tensor | None, positions: torch.Tensor, stream: int) -> torch.Tensor:
+        """Input states of stream tokens at ``positions`` (N, n); ``tokens=None`` for queries."""
         content = self.query_embedding if tokens is None else self.token_embedding(tokens)
-        x = content + self.position_embedding[positions] + self.stream_embedding[stream]
-        return x, self.time_embedding(tau)
+        return content + self.position_embedding[positions] + self.stream_embedding[stream]
+
+    def conditioning(self, tau: torch.Tensor):
+        """Per-token conditioning for times ``tau`` (N, n): a function ``block -> modulations`` and the
+        head's conditioning. Few distinct times occur, so the embeddings and modulations are computed
+        once per distinct time and gathered."""
+        distinct, index = torch.unique(tau, return_inverse=True)
+        table = self.time_embedding(distinct)
+        return (lambda block: block.modulations(table)[index]), table[index]
 
     @staticmethod
     def stream_times(sweep: torch.Tensor, schedule: GlauberSchedule, seq_len: int):
@@ -70,16 +77,18 @@ class TwoSidedDenoiser(Denoiser):
         """h at every position, (N, L, V), from B = ``before`` and A = ``after`` (N, L) in sweep ``sweep`` (N,)."""
         n, L = before.shape
         positions = torch.arange(L, device=before.device).expand(n, L)
-        tau_b, tau_a, tau_q = (t.to(before.device) for t in self.stream_times(sweep, schedule, L))
-        parts = [
-            self.embed(before, positions, B_STREAM, tau_b),
-            self.embed(after, positions, A_STREAM, tau_a),
-            self.embed(None, positions, Q_STREAM, tau_q),
-        ]
-        x = torch.cat([p[0] for p in parts], dim=1)
-        cond = torch.cat([p[1] for p in parts], dim=1)
+        x = torch.cat(
+            [
+                self.embed(before, positions, B_STREAM),
+                self.embed(after, positions, A_STREAM),
+                self.embed(None, positions, Q_STREAM),
+            ],
+            dim=1,
+        )
+        tau = torch.cat(self.stream_times(sweep, schedule, L), dim=1).to(before.device)
+        modulations, cond = self.conditioning(tau)
         for block in self.blocks:
-            x = block(x, cond, self.mask)
+            x = block(x, modulations(block), self.mask)
         return self.head(x[:, 2 * L :], cond[:, 2 * L :])
 
     def training_loss(self, x0, schedule, noise, generator=None):
@@ -132,11 +141,12 @@ class _CachedSession(SweepSession):
         self.sweep = torch.full((n,), sweep, dtype=torch.long, device=device)
         self.tau_b, tau_a, self.tau_q = (t.to(device) for t in model.stream_times(self.sweep, schedule, L))
         positions = torch.arange(L, device=device).expand(n, L)
-        x, cond = model.embed(canvas, positions, A_STREAM, tau_a)
+        x = model.embed(canvas, positions, A_STREAM)
+        modulations, _ = model.conditioning(tau_a)
         anti_causal = model.mask[L : 2 * L, L : 2 * L]
         self.a_keys, self.a_values = [], []
         for block in model.blocks:  # the A stream: computed once, cached per layer
-            q, k, v, mods = block.attention_inputs(x, cond)
+            q, k, v, mods = block.attention_inputs(x, modulations(block))
             self.a_keys.append(k)
             self.a_values.append(v)
             x = block.attention_outputs(x, F.scaled_dot_product_attention(q, k, v, attn_mask=anti_causal), mods)
@@ -152,13 +162,14 @@ class _CachedSession(SweepSession):
             raise ValueError("the cached two-sided session predicts positions left to right")
         pending = torch.arange(self.encoded, first, device=device)
         queries = torch.tensor(positions, device=device)
-        xb, cb = model.embed(self.canvas[:, pending], pending.expand(n, -1), B_STREAM, self.tau_b[:, pending])
-        xq, cq = model.embed(None, queries.expand(n, -1), Q_STREAM, self.tau_q[:, queries])
-        x, cond = torch.cat([xb, xq], dim=1), torch.cat([cb, cq], dim=1)
+        xb = model.embed(self.canvas[:, pending], pending.expand(n, -1), B_STREAM)
+        xq = model.embed(None, queries.expand(n, -1), Q_STREAM)
+        x = torch.cat([xb, xq], dim=1)
+        modulations, cond = model.conditioning(torch.cat([self.tau_b[:, pending], self.tau_q[:, queries]], dim=1))
         mask = self._mask(pending, queries, L)
         p = len(pending)
         for layer, block in enumerate(model.blocks):
-            q, k, v, mods = block.attention_inputs(x, cond)
+            q, k, v, mods = block.attention_inputs(x, modulations(block))
             keys = torch.cat([self.b_keys[layer], k[:, :, :p], self.a_keys[layer], k[:, :, p:]], dim=2)
             values = torch.cat([self.b_values[layer], v[:, :, :p], self.a_values[layer], v[:, :, p:]], dim=2)
             x = block.attention_outputs(x, F.scaled_dot_product_attention(q, keys, values, attn_mask=mask), mods)
