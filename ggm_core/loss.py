@@ -37,3 +37,13 @@ def signal_vs_noise_loss(
     positive = F.softplus(-logit.gather(-1, target[..., None]).squeeze(-1))
     negative = (F.softplus(logit) * noise_probs.to(h.dtype)).sum(-1)
     return kappa * positive + (1 - kappa) * negative
+
+
+def step_weight(kappa: torch.Tensor) -> torch.Tensor:
+    """Training weight 1/(κ_t(1-κ_t)) of step t's loss.
+
+    The loss's gradient scales like κ_t(1-κ_t) (for κ → 0 it is κ times a cross-entropy), so without
+    it the steps with κ_t near 0 or 1 (the first reverse sweep, from pure noise) would barely train.
+    A positive weight per step leaves each step's minimiser, the Bayes classifier, unchanged.
+    """
+    return 1.0 / (kappa * (1.0 - kappa))

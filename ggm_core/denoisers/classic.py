@@ -7,7 +7,7 @@ from torch import nn
 from ggm_core.denoisers.base import Denoiser, SweepSession
 from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 from ggm_core.forward import sample_xt
-from ggm_core.loss import signal_vs_noise_loss
+from ggm_core.loss import signal_vs_noise_loss, step_weight
 from ggm_core.schedule import GlauberSchedule
 
 
@@ -49,7 +49,8 @@ class ClassicDenoiser(Denoiser):
         tau = ((t + 1) / schedule.num_steps).to(x0.device)
         h = self(xt, position[:, None], tau)[:, 0]
         target = xt.gather(1, position[:, None]).squeeze(1)
-        return signal_vs_noise_loss(h, target, kappa, noise.probs.to(x0.device)).mean(), batch
+        loss = signal_vs_noise_loss(h, target, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
+        return loss.mean(), batch
 
     def begin_sweep(self, canvas, sweep, schedule):
         return _ClassicSession(self, canvas, sweep, schedule)

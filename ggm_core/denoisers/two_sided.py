@@ -19,7 +19,7 @@ from torch import nn
 from ggm_core.denoisers.base import Denoiser, SweepSession
 from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 from ggm_core.forward import sample_sweep_pair
-from ggm_core.loss import signal_vs_noise_loss
+from ggm_core.loss import signal_vs_noise_loss, step_weight
 from ggm_core.schedule import GlauberSchedule
 
 B_STREAM, A_STREAM, Q_STREAM = 0, 1, 2
@@ -98,7 +98,7 @@ class TwoSidedDenoiser(Denoiser):
         before, after, steps = sample_sweep_pair(x0, sweep, schedule, noise, generator)
         h = self(before, after, sweep.to(x0.device), schedule)
         kappa = schedule.kappa[steps.cpu()].to(x0.device)
-        loss = signal_vs_noise_loss(h, before, kappa, noise.probs.to(x0.device))
+        loss = signal_vs_noise_loss(h, before, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
         return loss.mean(), before.numel()
 
     def begin_sweep(self, canvas, sweep, schedule):

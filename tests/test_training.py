@@ -1,0 +1,117 @@
+"""The shared training script on a tiny text config: learning, export, exact resume, two-process sync."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ggm_core import load_model, sample_tokens
+from training.config import load_config
+from training.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "training" / "configs" / "tiny_text.toml"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """A small corpus of real prose (two Austen-like paragraphs repeated with variations)."""
+    folder = tmp_path_factory.mktemp("corpus")
+    lines = []
+    for i in range(400):
+        lines.append(f"It is a truth universally acknowledged, that a single man number {i} must be in want of a wife.")
+        lines.append(f"Emma Woodhouse, handsome, clever, and rich, had lived {i % 30} years in the world.")
+        lines.append("")
+    (folder / "book.txt").write_text("\n".join(lines))
+    return folder
+
+
+def tiny_args(corpus, out, *extra):
+    return ["--config", str(TINY), "--corpus", str(corpus), "--out-dir", str(out), "--threads", "1", *extra]
+
+
+def run_cli(args, env_extra=None):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "training.train", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_config_file_and_flags_override_defaults(corpus, tmp_path):
+    cfg, resume = load_config(tiny_args(corpus, tmp_path, "--lr", "0.01", "--resume"))
+    assert (cfg.vocab_size, cfg.seq_len, cfg.lr, resume) == (300, 32, 0.01, True)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("no_such_key = 1\n")
+    with pytest.raises(SystemExit):
+        load_config(["--config", str(bad)])
+
+
+def test_tiny_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    cfg, _ = load_config(tiny_args(corpus, tmp_path / "run", "--max-steps", "60", "--eval-every", "30"))
+    record = train(cfg)
+    (_, first), *_, (_, last) = record["val_loss"]
+    assert last < first, record["val_loss"]
+    assert (tmp_path / "run" / "loss_curve.png").stat().st_size > 1000
+    assert list((tmp_path / "run" / "samples").glob("*.txt"))
+    model = load_model(tmp_path / "run" / "model")
+    assert model.metadata["training_config"]["max_steps"] == 60
+    tokens = sample_tokens(model.denoiser, model.schedule, model.noise, batch_size=2, seed=0)
+    assert tokens.shape == (2, 32) and isinstance(model.tokenizer.decode(tokens[0]), str)
+
+
+def test_killed_run_resumes_exactly(corpus, tmp_path):
+    env = {"GGM_CACHE": str(tmp_path / "cache")}
+    common = ("--max-steps", "40", "--checkpoint-every", "5", "--eval-every", "20", "--sample-every", "1000")
+    straight = run_cli(tiny_args(corpus, tmp_path / "straight", *common), env)
+    assert straight.wait(timeout=300) == 0, straight.stdout.read().decode()[-2000:]
+
+    state = tmp_path / "killed" / "checkpoint" / "state.safetensors"
+    victim = run_cli(tiny_args(corpus, tmp_path / "killed", *common), env)
+    deadline = time.time() + 300
+    while not state.exists() and time.time() < deadline and victim.poll() is None:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    resumed = run_cli(tiny_args(corpus, tmp_path / "killed", *common, "--resume"), env)
+    output = resumed.stdout.read().decode()
+    assert resumed.wait(timeout=300) == 0, output[-2000:]
+    assert "resumed from" in output
+
+    a = load_file(tmp_path / "straight" / "checkpoint" / "state.safetensors")
+    b = load_file(state)
+    for key in a:
+        if key.startswith("model."):
+            assert torch.equal(a[key], b[key]), key
+
+
+def test_two_processes_stay_in_sync(corpus, tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GGM_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    args = tiny_args(corpus, tmp_path / "ddp", "--max-steps", "12", "--checkpoint-every", "6", "--eval-every", "6")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "training.train", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    from safetensors import safe_open
+
+    with safe_open(tmp_path / "ddp" / "checkpoint" / "state.safetensors", "pt") as fh:
+        record = json.loads(fh.metadata()["record"])
+    assert record["step"] == 12 and record["sync_checks"] == 2
+    assert record["positions_seen"] == 12 * 2 * 16 * 32  # both ranks' batches counted

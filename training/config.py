@@ -1,0 +1,71 @@
+"""Training configuration: dataclass defaults, overridden by a TOML file, then by ``--key value`` flags."""
+
+import argparse
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+
+@dataclass
+class TrainConfig:
+    # data
+    dataset: str = "text"  # "text" or "faces"
+    corpus: str = "austen"  # text: "austen", or a folder / .txt file of your own
+    faces: str = "dcgan"  # faces: "dcgan" (sampled from gan-face-generate) or a folder of images
+    vq_dir: str = "assets/vq_faces"  # faces: the image tokenizer
+    cache_dir: str = ""  # prepared data; "" = $GGM_CACHE or ~/.cache/ggm
+    vocab_size: int = 2048  # text: BPE size
+    seq_len: int = 128
+    # model
+    denoiser: str = "two_sided"  # "two_sided" or "classic"
+    d_model: int = 256
+    n_layers: int = 6
+    n_heads: int = 4
+    mlp_ratio: int = 4
+    # process
+    sweeps: int = 2
+    survival: str = "cosine"
+    eps: float = 1e-3
+    noise: str = "unigram"  # "unigram" or "uniform"
+    # optimisation
+    batch_size: int = 32
+    lr: float = 1e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 200
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    max_steps: int = 10_000
+    max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time in this process; 0 = no limit
+    seed: int = 0
+    # bookkeeping
+    out_dir: str = "runs/ggm"
+    eval_every: int = 250
+    eval_batches: int = 8
+    sample_every: int = 1000
+    num_samples: int = 4
+    checkpoint_every: int = 250
+    export_dtype: str = "float16"
+    device: str = "auto"  # "auto", "cpu" or "cuda"
+    threads: int = 0  # CPU threads; 0 = torch's default
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
+    """Parse ``--config FILE``, ``--resume`` and one ``--field value`` flag per config field."""
+    parser = argparse.ArgumentParser(description="Train a GGM model (see training/configs/*.toml).")
+    parser.add_argument("--config", type=Path, help="TOML file of overrides")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint")
+    for f in fields(TrainConfig):
+        parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=f.type, default=None)
+    args = parser.parse_args(argv)
+    values = {}
+    if args.config:
+        with open(args.config, "rb") as fh:
+            values.update(tomllib.load(fh))
+        unknown = set(values) - {f.name for f in fields(TrainConfig)}
+        if unknown:
+            parser.error(f"{args.config}: unknown keys {sorted(unknown)}")
+    values.update({f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None})
+    return TrainConfig(**values), args.resume

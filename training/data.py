@@ -1,0 +1,93 @@
+"""Token data for training: random windows of a BPE token stream (text) or VQ code grids (faces)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.config import TrainConfig
+
+
+@dataclass
+class TokenData:
+    """Training and validation tokens plus the tokenizer that made them."""
+
+    train: torch.Tensor  # text: 1-D stream; faces: (N, L) grids
+    val: torch.Tensor
+    tokenizer: object
+    windowed: bool  # True: draw random windows of seq_len from a 1-D stream
+
+    def batch(self, batch_size: int, seq_len: int, generator: torch.Generator) -> torch.Tensor:
+        return _draw(self.train, batch_size, seq_len, self.windowed, generator)
+
+    def val_batches(self, n_batches: int, batch_size: int, seq_len: int) -> list[torch.Tensor]:
+        """A fixed set of validation batches (the same at every evaluation)."""
+        gen = torch.Generator().manual_seed(1234)
+        return [_draw(self.val, batch_size, seq_len, self.windowed, gen) for _ in range(n_batches)]
+
+
+def _draw(tokens: torch.Tensor, batch_size: int, seq_len: int, windowed: bool, gen: torch.Generator) -> torch.Tensor:
+    if windowed:
+        if tokens.numel() <= seq_len:
+            raise ValueError(f"corpus split has {tokens.numel()} tokens, fewer than seq_len={seq_len}")
+        start = torch.randint(tokens.numel() - seq_len, (batch_size, 1), generator=gen)
+        return tokens[start + torch.arange(seq_len)].long()
+    return tokens[torch.randint(tokens.shape[0], (batch_size,), generator=gen)].long()
+
+
+def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
+    """Prepare the corpus, train (or reuse) the BPE in ``tokenizer_dir``, and encode both splits."""
+    from ggm_core.text_tokenizer import TextTokenizer
+    from training.prepare_text import prepare_text
+    from training.train_tokenizer import read_paragraphs, train_bpe
+
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    if cfg.corpus == "austen":
+        folder = prepare_text(cache_dir=cache)
+    else:
+        source = Path(cfg.corpus)
+        kwargs = {"folder": source} if source.is_dir() else {"files": [source]}
+        folder = prepare_text(cache_dir=cache, source="files", name=source.stem, **kwargs)
+    if not (tokenizer_dir / "tokenizer.json").is_file():
+        train_bpe(folder / "train.txt", cfg.vocab_size, tokenizer_dir)
+    tokenizer = TextTokenizer.load(tokenizer_dir)
+    newline = tokenizer.encode("\n")
+
+    def encode(path: Path) -> torch.Tensor:
+        ids: list[int] = []
+        for paragraph in read_paragraphs(path):
+            ids.extend(tokenizer.encode(paragraph))
+            ids.extend(newline)
+        return torch.tensor(ids, dtype=torch.int32)
+
+    return TokenData(encode(folder / "train.txt"), encode(folder / "val.txt"), tokenizer, windowed=True)
+
+
+def load_faces(cfg: TrainConfig, codes_dir: Path) -> TokenData:
+    """Encode the prepared faces with the VQ tokenizer once (cached in ``codes_dir``)."""
+    from ggm_core.vq import ImageTokenizer
+    from training.prepare_faces import prepare_faces
+
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    source = Path(cfg.faces)
+    folder = prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
+    tokenizer = ImageTokenizer.load(Path(cfg.vq_dir))
+    splits = {}
+    for split in ("train", "val"):
+        path = codes_dir / f"{split}_codes.npy"
+        if not path.is_file():
+            codes = tokenizer.encode(np.load(folder / f"{split}.npy")).numpy().astype(np.int16)
+            codes_dir.mkdir(parents=True, exist_ok=True)
+            np.save(path.with_suffix(".tmp.npy"), codes)
+            path.with_suffix(".tmp.npy").replace(path)
+        splits[split] = torch.from_numpy(np.load(path).astype(np.int64))
+    return TokenData(splits["train"], splits["val"], tokenizer, windowed=False)
+
+
+def load_data(cfg: TrainConfig, out_dir: Path) -> TokenData:
+    if cfg.dataset == "text":
+        return load_text(cfg, out_dir / "tokenizer")
+    if cfg.dataset == "faces":
+        return load_faces(cfg, out_dir / "data")
+    raise ValueError(f"unknown dataset {cfg.dataset!r}: use 'text' or 'faces'")

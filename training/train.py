@@ -1,0 +1,219 @@
+"""Train a GGM model: ``python -m training.train --config training/configs/text_austen.toml``.
+
+Resumable (``--resume``), CPU or CUDA (bf16 autocast), multi-GPU with
+``torchrun --nproc_per_node N -m training.train --config ...``. Writes to OUT_DIR:
+``checkpoint/state.safetensors`` (resume), ``model/`` (the exported checkpoint), ``loss_curve.png``,
+``samples/`` and ``log.jsonl``.
+"""
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from ggm_core.checkpoint import save_model
+from ggm_core.denoisers import build_denoiser
+from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.model import GlauberModel
+from ggm_core.noise import NoiseDistribution
+from ggm_core.schedule import GlauberSchedule
+from training.config import TrainConfig, load_config
+from training.data import TokenData, load_data
+from training.plots import plot_loss_curve, write_samples
+from training.train_state import load_state, save_state
+
+
+class Objective(nn.Module):
+    """The loss as a module, so DistributedDataParallel sees the forward pass and syncs gradients."""
+
+    def __init__(self, model: GlauberModel) -> None:
+        super().__init__()
+        self.model = model
+        self.denoiser = model.denoiser
+
+    def forward(self, x0: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, int]:
+        return self.model.loss(x0, generator)
+
+
+def build_model(cfg: TrainConfig, data: TokenData) -> GlauberModel:
+    vocab = data.tokenizer.vocab_size
+    config = TransformerConfig(vocab, cfg.seq_len, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.mlp_ratio)
+    if cfg.noise == "unigram":
+        noise = NoiseDistribution.unigram([data.train], vocab)
+    elif cfg.noise == "uniform":
+        noise = NoiseDistribution.uniform(vocab)
+    else:
+        raise ValueError(f"unknown noise {cfg.noise!r}: use 'unigram' or 'uniform'")
+    schedule = GlauberSchedule(cfg.seq_len, cfg.sweeps, cfg.survival, cfg.eps)
+    return GlauberModel(build_denoiser(cfg.denoiser, config), schedule, noise, data.tokenizer)
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio · lr`` at ``max_steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def validation_loss(model: GlauberModel, batches: list[torch.Tensor], device: torch.device, autocast) -> float:
+    """Mean loss per supervised position on fixed batches with fixed noise (comparable across evals)."""
+    model.denoiser.eval()
+    gen = torch.Generator().manual_seed(4321)
+    total, count = 0.0, 0
+    for batch in batches:
+        with autocast():
+            loss, n = model.loss(batch.to(device), gen)
+        total, count = total + loss.item() * n, count + n
+    model.denoiser.train()
+    return total / count
+
+
+def parameter_checksum(module: nn.Module) -> float:
+    return float(sum(p.detach().double().sum() for p in module.parameters()))
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> dict:
+    """Run (or resume) training; returns the final record (step, losses, wall time)."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = int(os.environ.get("RANK", "0"))
+    device = torch.device(
+        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else cfg.device.replace("auto", "cpu")
+    )
+    if distributed:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+            torch.cuda.set_device(device)
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    main_process = rank == 0
+    out = Path(cfg.out_dir)
+    torch.manual_seed(cfg.seed)
+    data = load_data(cfg, out)  # every rank prepares the same deterministic data
+    model = build_model(cfg, data)
+    model.metadata = {"training_config": cfg.to_dict()}
+    model.denoiser.to(device).train()
+    objective = Objective(model)
+    if distributed:
+        objective = nn.parallel.DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    decay = [p for n, p in model.denoiser.named_parameters() if p.dim() >= 2 and "embedding" not in n]
+    no_decay = [p for n, p in model.denoiser.named_parameters() if not (p.dim() >= 2 and "embedding" not in n)]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
+    rngs = {
+        "data": torch.Generator().manual_seed(cfg.seed * 1000 + rank),
+        "noise": torch.Generator().manual_seed(cfg.seed * 1000 + 500 + rank),
+    }
+    state_path = out / "checkpoint" / "state.safetensors"
+    record = {"step": 0, "train_loss": [], "val_loss": [], "wall_seconds": 0.0, "positions_seen": 0, "sync_checks": 0}
+    if resume:
+        record = load_state(state_path, model.denoiser, optimizer, rngs)
+        if main_process:
+            print(f"resumed from {state_path} at step {record['step']}")
+    val_batches = data.val_batches(cfg.eval_batches, cfg.batch_size, cfg.seq_len)
+    use_cuda = device.type == "cuda"
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda)
+
+    def checkpoint() -> None:
+        if distributed:  # the ranks must hold identical weights; fail loudly if they do not
+            sums = [None] * dist.get_world_size()
+            dist.all_gather_object(sums, parameter_checksum(model.denoiser))
+            if len(set(sums)) != 1:
+                raise RuntimeError(f"ranks out of sync at step {record['step']}: parameter sums {sums}")
+            record["sync_checks"] += 1
+        if main_process:
+            save_state(state_path, model.denoiser, optimizer, rngs, record)
+            save_model(model, out / "model", dtype=getattr(torch, cfg.export_dtype))
+            plot_loss_curve(record, out / "loss_curve.png")
+
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    if record["step"] == 0:
+        record["val_loss"].append([0, validation_loss(model, val_batches, device, autocast)])
+    start_step, started = record["step"], time.perf_counter()
+    wall_before = record["wall_seconds"]
+    bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not main_process, dynamic_ncols=True, desc="train")
+    window_start, window_positions = time.perf_counter(), 0
+    for step in range(start_step, cfg.max_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, step)
+        x0 = data.batch(cfg.batch_size, cfg.seq_len, rngs["data"]).to(device)
+        with autocast():
+            loss, supervised = objective(x0, rngs["noise"])
+        if not torch.isfinite(loss):
+            raise SystemExit(
+                f"loss became {loss.item()} at step {step}; stopping. The last good checkpoint is {state_path}"
+                " (resume with --resume, perhaps with a lower --lr)."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.denoiser.parameters(), cfg.grad_clip)
+        optimizer.step()
+        record["step"] = step + 1
+        record["positions_seen"] += supervised * (dist.get_world_size() if distributed else 1)
+        record["train_loss"].append([step + 1, loss.item()])
+        record["wall_seconds"] = wall_before + time.perf_counter() - started
+        window_positions += supervised
+        if main_process:
+            rate = window_positions / max(1e-9, time.perf_counter() - window_start)
+            bar.set_postfix(
+                loss=f"{loss.item():.4f}",
+                pos_s=f"{rate:,.0f}",
+                lr=f"{learning_rate(cfg, step):.2e}",
+                gnorm=f"{grad_norm:.2f}",
+            )
+            bar.update(1)
+        if (step + 1) % 50 == 0:
+            window_start, window_positions = time.perf_counter(), 0
+        last = step + 1 == cfg.max_steps
+        out_of_time = cfg.max_minutes > 0 and time.perf_counter() - started > 60 * cfg.max_minutes
+        if (step + 1) % cfg.eval_every == 0 or last or out_of_time:
+            val = validation_loss(model, val_batches, device, autocast)
+            record["val_loss"].append([step + 1, val])
+            if main_process:
+                bar.write(
+                    f"step {step + 1}: train {loss.item():.4f}  val {val:.4f}  ({record['positions_seen']:,} positions)"
+                )
+        if main_process and ((step + 1) % cfg.sample_every == 0 or last or out_of_time):
+            write_samples(model, data.tokenizer, out / "samples" / f"step_{step + 1:06d}", cfg.num_samples, seed=step)
+            model.denoiser.train()
+        if (step + 1) % cfg.checkpoint_every == 0 or last or out_of_time:
+            checkpoint()
+        if out_of_time:
+            if main_process:
+                bar.write(f"max_minutes={cfg.max_minutes} reached at step {step + 1}; resume with --resume")
+            break
+    bar.close()
+    if distributed:
+        dist.destroy_process_group()
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg, resume = load_config(argv)
+    record = train(cfg, resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        val = record["val_loss"][-1][1] if record["val_loss"] else float("nan")
+        print(
+            f"done: step {record['step']}, val loss {val:.4f}, {record['positions_seen']:,} positions, {record['wall_seconds'] / 60:.1f} min"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Resumable training state in one safetensors file: weights, optimiser, RNG states and a JSON record."""
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, safe_open
+
+from ggm_core.atomic import atomic_save_safetensors
+
+
+def save_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rngs: dict, record: dict) -> None:
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    for index, state in opt["state"].items():
+        for name, value in state.items():
+            tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
+    for name, generator in rngs.items():
+        tensors[f"rng.{name}"] = generator.get_state()
+    record = {**record, "param_groups": opt["param_groups"]}
+    atomic_save_safetensors(tensors, path, metadata={"record": json.dumps(record)})
+
+
+def load_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rngs: dict) -> dict:
+    """Restore everything saved by :func:`save_state` and return the JSON record."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no training checkpoint to resume from")
+    with safe_open(path, "pt") as fh:
+        record = json.loads(fh.metadata()["record"])
+    tensors = load_file(path)
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": record.pop("param_groups")})
+    for name, generator in rngs.items():
+        generator.set_state(tensors[f"rng.{name}"])
+    return record
