@@ -130,68 +130,73 @@ class _ReferenceSession(SweepSession):
 class _CachedSession(SweepSession):
     """One A-stream pass at the start of the sweep, then a cached left-to-right decode of the B stream.
 
-    Each ``predict`` runs one small pass over the B tokens not yet encoded and the new queries. With
-    several queries in one call (an approximation), each sees the B stream only left of the first.
+    Keys and values live in one buffer per layer, ``[B slots 0..L-1 | A slots 0..L-1 | queries]``.
+    Each ``predict`` runs one small pass over the B tokens not yet encoded and the new queries; the
+    time modulations of the sweep are computed once. With several queries in one call (an
+    approximation), each sees the B stream only left of the first.
     """
 
     def __init__(self, model: TwoSidedDenoiser, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> None:
         self.model, self.canvas, self.schedule = model, canvas, schedule
         n, L = canvas.shape
         device = canvas.device
-        self.sweep = torch.full((n,), sweep, dtype=torch.long, device=device)
-        self.tau_b, tau_a, self.tau_q = (t.to(device) for t in model.stream_times(self.sweep, schedule, L))
-        positions = torch.arange(L, device=device).expand(n, L)
-        x = model.embed(canvas, positions, A_STREAM)
-        modulations, _ = model.conditioning(tau_a)
+        one = torch.full((1,), sweep, dtype=torch.long, device=device)
+        tau_b, tau_a, tau_q = (t.to(device) for t in model.stream_times(one, schedule, L))
+        cond_b, cond_a, self.cond_q = (model.time_embedding(t) for t in (tau_b[:, :1], tau_a[:, :1], tau_q))
+        self.mods_b = [block.modulations(cond_b) for block in model.blocks]  # (1, 1, 6d): same for all B tokens
+        self.mods_q = [block.modulations(self.cond_q) for block in model.blocks]  # (1, L, 6d)
+        x = model.embed(canvas, torch.arange(L, device=device).expand(n, L), A_STREAM)
         anti_causal = model.mask[L : 2 * L, L : 2 * L]
-        self.a_keys, self.a_values = [], []
-        for block in model.blocks:  # the A stream: computed once, cached per layer
-            q, k, v, mods = block.attention_inputs(x, modulations(block))
-            self.a_keys.append(k)
-            self.a_values.append(v)
+        self.keys, self.values = [], []
+        for block in model.blocks:  # the A stream: computed once per sweep
+            q, k, v, mods = block.attention_inputs(x, block.modulations(cond_a))
+            buffer_k = k.new_zeros(n, k.shape[1], 2 * L + L, k.shape[3])
+            buffer_v = torch.zeros_like(buffer_k)
+            buffer_k[:, :, L : 2 * L], buffer_v[:, :, L : 2 * L] = k, v
+            self.keys.append(buffer_k)
+            self.values.append(buffer_v)
             x = block.attention_outputs(x, F.scaled_dot_product_attention(q, k, v, attn_mask=anti_causal), mods)
-        self.b_keys = [k[:, :, :0] for k in self.a_keys]
-        self.b_values = [v[:, :, :0] for v in self.a_values]
+        self.slot = torch.arange(2 * L, device=device)  # key slot index: B position j at j, A position j at L + j
         self.encoded = 0  # B tokens at positions < encoded are in the cache
         self.network_calls = 1
 
     def predict(self, positions):
-        model, n, L = self.model, self.canvas.shape[0], self.canvas.shape[1]
+        model, (n, L) = self.model, self.canvas.shape
         first, device = positions[0], self.canvas.device
         if positions != sorted(set(positions)) or first < self.encoded:
             raise ValueError("the cached two-sided session predicts positions left to right")
         pending = torch.arange(self.encoded, first, device=device)
         queries = torch.tensor(positions, device=device)
-        xb = model.embed(self.canvas[:, pending], pending.expand(n, -1), B_STREAM)
-        xq = model.embed(None, queries.expand(n, -1), Q_STREAM)
-        x = torch.cat([xb, xq], dim=1)
-        modulations, cond = model.conditioning(torch.cat([self.tau_b[:, pending], self.tau_q[:, queries]], dim=1))
-        mask = self._mask(pending, queries, L)
-        p = len(pending)
-        for layer, block in enumerate(model.blocks):
-            q, k, v, mods = block.attention_inputs(x, modulations(block))
-            keys = torch.cat([self.b_keys[layer], k[:, :, :p], self.a_keys[layer], k[:, :, p:]], dim=2)
-            values = torch.cat([self.b_values[layer], v[:, :, :p], self.a_values[layer], v[:, :, p:]], dim=2)
-            x = block.attention_outputs(x, F.scaled_dot_product_attention(q, keys, values, attn_mask=mask), mods)
-            self.b_keys[layer] = keys[:, :, : self.encoded + p]
-            self.b_values[layer] = values[:, :, : self.encoded + p]
-        self.encoded = first
-        self.network_calls += 1
-        return model.head(x[:, p:], cond[:, p:])
-
-    def _mask(self, pending: torch.Tensor, queries: torch.Tensor, seq_len: int) -> torch.Tensor:
-        """Rows: pending B tokens, then queries. Keys: cached B, pending B, A stream (L), queries."""
-        p, m, c = len(pending), len(queries), self.encoded
-        rows_b = torch.cat(
+        p, m = len(pending), len(queries)
+        x = torch.cat(
             [
-                torch.ones(p, c, dtype=torch.bool),
-                torch.ones(p, p, dtype=torch.bool).tril(),
-                torch.zeros(p, seq_len + m, dtype=torch.bool),
+                model.embed(self.canvas[:, pending], pending.expand(n, -1), B_STREAM),
+                model.embed(None, queries.expand(n, -1), Q_STREAM),
             ],
             dim=1,
         )
-        right_of_query = torch.arange(seq_len, device=queries.device)[None, :] > queries[:, None]
-        rows_q = torch.cat(
-            [torch.ones(m, c + p, dtype=torch.bool), right_of_query.cpu(), torch.eye(m, dtype=torch.bool)], dim=1
+        mask = self._mask(pending, queries, L)
+        for layer, block in enumerate(model.blocks):
+            mods = torch.cat([self.mods_b[layer].expand(-1, p, -1), self.mods_q[layer][:, queries]], dim=1)
+            q, k, v, mods = block.attention_inputs(x, mods)
+            keys, values = self.keys[layer], self.values[layer]
+            keys[:, :, self.encoded : first], values[:, :, self.encoded : first] = k[:, :, :p], v[:, :, :p]
+            keys[:, :, 2 * L : 2 * L + m], values[:, :, 2 * L : 2 * L + m] = k[:, :, p:], v[:, :, p:]
+            attended = F.scaled_dot_product_attention(
+                q, keys[:, :, : 2 * L + m], values[:, :, : 2 * L + m], attn_mask=mask
+            )
+            x = block.attention_outputs(x, attended, mods)
+        self.encoded = first
+        self.network_calls += 1
+        return model.head(x[:, p:], self.cond_q[:, queries])
+
+    def _mask(self, pending: torch.Tensor, queries: torch.Tensor, seq_len: int) -> torch.Tensor:
+        """Rows: pending B tokens, then queries. Keys: B slots, A slots, then the queries themselves."""
+        L, slot, m = seq_len, self.slot, len(queries)
+        is_b, position = slot < L, slot % L
+        rows_b = torch.cat(
+            [is_b & (position[None, :] <= pending[:, None]), pending.new_zeros(len(pending), m, dtype=torch.bool)], 1
         )
-        return torch.cat([rows_b, rows_q], dim=0).to(queries.device)
+        sees = torch.where(is_b, position[None, :] < queries[0], position[None, :] > queries[:, None])
+        rows_q = torch.cat([sees, torch.eye(m, dtype=torch.bool, device=queries.device)], 1)
+        return torch.cat([rows_b, rows_q], dim=0)
