@@ -120,6 +120,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     state_path = out / "checkpoint" / "state.safetensors"
     record = {"step": 0, "train_loss": [], "val_loss": [], "wall_seconds": 0.0, "positions_seen": 0, "sync_checks": 0}
     if resume:
+        if not state_path.is_file():
+            raise SystemExit(f"--resume: {state_path} does not exist (no checkpoint written yet); start without --resume")
         record = load_state(state_path, model.denoiser, optimizer, rngs)
         if main_process:
             print(f"resumed from {state_path} at step {record['step']}")
