@@ -115,3 +115,21 @@ def test_two_processes_stay_in_sync(corpus, tmp_path):
         record = json.loads(fh.metadata()["record"])
     assert record["step"] == 12 and record["sync_checks"] == 2
     assert record["positions_seen"] == 12 * 2 * 16 * 32  # both ranks' batches counted
+
+
+def test_nan_loss_stops_with_a_clear_message(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    from ggm_core.model import GlauberModel
+
+    real_loss = GlauberModel.loss
+    calls = {"n": 0}
+
+    def exploding(self, x0, generator=None):
+        loss, n = real_loss(self, x0, generator)
+        calls["n"] += 1
+        return (loss * float("nan") if calls["n"] > 3 else loss), n
+
+    monkeypatch.setattr(GlauberModel, "loss", exploding)
+    cfg, _ = load_config(tiny_args(corpus, tmp_path / "run", "--max-steps", "10"))
+    with pytest.raises(SystemExit, match="loss became nan at step 1"):
+        train(cfg)
