@@ -66,7 +66,9 @@ def resolve_checkpoint(path_or_repo: str | Path) -> Path:
     try:
         return Path(snapshot_download(repo_id=str(path_or_repo)))
     except Exception as err:  # the hub raises many types; keep the cause attached
-        raise CheckpointError(Path(str(path_or_repo)), f"could not download from the Hugging Face Hub: {err}") from err
+        raise CheckpointError(
+            Path(str(path_or_repo)), f"no such local folder, and could not download it from the Hugging Face Hub: {err}"
+        ) from err
 
 
 def _read_config(folder: Path) -> dict:
@@ -88,14 +90,15 @@ def load_tokenizer(kind: str, folder: Path):
     if kind == "none":
         return None
     if kind == "bpe":
-        from ggm_core.text_tokenizer import TextTokenizer
-
-        return TextTokenizer.load(folder)
-    if kind == "vq":
-        from ggm_core.vq import ImageTokenizer
-
-        return ImageTokenizer.load(folder)
-    raise CheckpointError(folder / CONFIG_FILE, f"unknown tokenizer kind {kind!r}")
+        from ggm_core.text_tokenizer import TextTokenizer as tokenizer_class
+    elif kind == "vq":
+        from ggm_core.vq import ImageTokenizer as tokenizer_class
+    else:
+        raise CheckpointError(folder / CONFIG_FILE, f"unknown tokenizer kind {kind!r}")
+    try:
+        return tokenizer_class.load(folder)
+    except (OSError, ValueError) as err:
+        raise CheckpointError(folder, f"{kind} tokenizer: {err}") from err
 
 
 def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> GlauberModel:

@@ -1,0 +1,204 @@
+"""Faces tab logic: images in, brush mask → token cells, blending, the mask as the model sees it, GIF export.
+
+The model works on a 64×64 image as a 16×16 grid of VQ codes, one per 4×4 patch (raster order). A patch is
+unknown, and will be redrawn, if any of its pixels touches the brush mask. After decoding, pixels outside the
+unknown patches are the user's own pixels; inside them, the decoded pixels are blended with the original over
+a 2-pixel ramp at the region's border.
+
+The editor shows images at ``DISPLAY_SCALE``× (nearest neighbour) so the brush is finer than a pixel; any
+other size (an API call, a pasted image) is centre-cropped and resized.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DISPLAY_SCALE = 4
+FEATHER = 2  # pixels of border ramp inside the unknown region
+MASK_TINT = np.array([230, 159, 0], np.float32)  # Okabe-Ito orange
+GRID_LINE = np.array([0, 114, 178], np.uint8)  # Okabe-Ito blue
+MAX_PIXELS = 64_000_000  # larger images are refused before decoding
+
+
+class ImageInputError(ValueError):
+    """An image the app cannot use; the message is meant for the user."""
+
+
+# ---------------------------------------------------------------------------------------------- images in
+def _flatten(im: Image.Image) -> Image.Image:
+    """Any Pillow image → RGB; transparency is composited over white, 16-bit/float greyscale rescaled."""
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        a = a / max(a.max(), 1.0) * 255 if a.max() > 255 else a
+        im = Image.fromarray(a.clip(0, 255).astype(np.uint8))
+    if im.mode in ("P", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode == "RGBA":
+        im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
+    return im.convert("RGB")
+
+
+def square_resize(im: Image.Image, size: int, resample=Image.Resampling.LANCZOS) -> Image.Image:
+    """Centre-crop to a square and resize to ``size``; an exact integer downscale is a box average."""
+    w, h = im.size
+    s = min(w, h)
+    box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
+    if s % size == 0 and resample != Image.Resampling.NEAREST:
+        return im.crop(box).reduce(s // size)  # exact for a nearest-neighbour upscale (the editor's display)
+    return im.resize((size, size), resample, box=box)
+
+
+def load_image_file(path: str | Path, size: int = 64) -> np.ndarray:
+    """Any file Pillow reads → uint8 (size, size, 3); raises :class:`ImageInputError` with a readable reason."""
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:
+                raise ImageInputError(
+                    f"{path.name} is {im.width}×{im.height} pixels: too large (limit {MAX_PIXELS // 1_000_000} MP)."
+                )
+            im.draft("RGB", (size * 4, size * 4))  # JPEG: decode at reduced scale, fast for huge photos
+            im = ImageOps.exif_transpose(im)
+            return np.asarray(square_resize(_flatten(im), size), dtype=np.uint8)
+    except ImageInputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as err:
+        raise ImageInputError(f"{path.name} is not an image Pillow can read ({err.__class__.__name__}).") from err
+    except (OSError, ValueError, SyntaxError) as err:  # truncated or corrupt files
+        raise ImageInputError(f"{path.name} could not be read as an image: {err}") from err
+
+
+def array_to_square(array: np.ndarray, size: int = 64) -> np.ndarray:
+    """An image array (H, W), (H, W, 3) or (H, W, 4) uint8 → RGB uint8 (size, size, 3)."""
+    a = np.asarray(array)
+    if a.dtype != np.uint8:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or min(a.shape[:2]) == 0:
+        raise ImageInputError(f"expected an image array, got shape {a.shape}")
+    return np.asarray(square_resize(_flatten(Image.fromarray(a)), size), dtype=np.uint8)
+
+
+def display(image: np.ndarray, scale: int = DISPLAY_SCALE) -> np.ndarray:
+    """Nearest-neighbour upscale for the editor (so a brush stroke can be finer than a model pixel)."""
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def editor_value(image: np.ndarray) -> dict:
+    """An ``gr.ImageEditor`` value showing ``image`` (64×64) with nothing drawn."""
+    big = display(image)
+    return {"background": big, "layers": [], "composite": big}
+
+
+def layers_mask(layers, shape_hw: tuple[int, int]) -> np.ndarray:
+    """Union of drawn pixels (alpha > 0) over the editor's layers, as bool (H, W) at the background's size."""
+    mask = np.zeros(shape_hw, dtype=bool)
+    for layer in layers or []:
+        if layer is None:
+            continue
+        a = np.asarray(layer)
+        alpha = a[..., 3] if a.ndim == 3 and a.shape[2] == 4 else (a.max(axis=-1) if a.ndim == 3 else a)
+        drawn = alpha > 0
+        if drawn.shape != mask.shape:  # should not happen; align by resizing the layer
+            drawn = np.asarray(Image.fromarray(drawn).resize(mask.shape[::-1], Image.Resampling.NEAREST))
+        mask |= drawn
+    return mask
+
+
+def downscale_mask(mask: np.ndarray, size: int = 64) -> np.ndarray:
+    """bool (H, W) → bool (size, size): a pixel is masked if the mask touches it (same crop as the image)."""
+    im = Image.fromarray(mask.astype(np.uint8) * 255)
+    return np.asarray(square_resize(im, size, Image.Resampling.BOX)) > 0
+
+
+def read_editor(value, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """An ImageEditor value → (image uint8 (size, size, 3), pixel mask bool (size, size)).
+
+    Raises :class:`ImageInputError` when there is no image.
+    """
+    if not isinstance(value, dict) or value.get("background") is None:
+        raise ImageInputError("No image: pick an example face or upload a photo first.")
+    background = np.asarray(value["background"])
+    image = array_to_square(background, size)
+    mask = layers_mask(value.get("layers"), background.shape[:2])
+    return image, downscale_mask(mask, size)
+
+
+# ---------------------------------------------------------------------------------------------- mask → cells
+def mask_to_cells(pixel_mask: np.ndarray, patch: int = 4) -> np.ndarray:
+    """bool (H, W) → bool (H/patch, W/patch): a cell is unknown if any of its pixels is masked."""
+    h, w = pixel_mask.shape
+    return pixel_mask.reshape(h // patch, patch, w // patch, patch).any(axis=(1, 3))
+
+
+def cells_to_pixels(cells: np.ndarray, patch: int = 4) -> np.ndarray:
+    return np.repeat(np.repeat(cells, patch, axis=0), patch, axis=1)
+
+
+def blend_alpha(cells: np.ndarray, patch: int = 4, feather: int = FEATHER) -> np.ndarray:
+    """float (H, W): 0 outside the unknown cells, ramping 1/feather … 1 inward from the region's border."""
+    region = cells_to_pixels(cells, patch)
+    if region.all() or not region.any():
+        return region.astype(np.float32)
+    dist = np.zeros(region.shape, np.float32)  # Chebyshev distance to the nearest known pixel, capped
+    inside = region.copy()
+    for d in range(1, feather + 1):
+        dist[inside] = d
+        padded = np.pad(inside, 1, constant_values=True)  # the image border does not count as "known"
+        eroded = np.ones_like(inside)
+        for dy in (0, 1, 2):
+            for dx in (0, 1, 2):
+                eroded &= padded[dy : dy + inside.shape[0], dx : dx + inside.shape[1]]
+        inside = eroded & region
+    return np.minimum(dist / feather, 1.0) * region
+
+
+def compose(decoded: np.ndarray, original: np.ndarray | None, alpha: np.ndarray | None) -> np.ndarray:
+    """Decoded pixels inside the unknown region, the original outside, blended by ``alpha``."""
+    if original is None or alpha is None:
+        return decoded
+    a = alpha[..., None]
+    out = a * decoded.astype(np.float32) + (1 - a) * original.astype(np.float32)
+    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+    out[alpha == 0] = original[alpha == 0]  # exactly the user's pixels
+    return out
+
+
+def mask_view(image: np.ndarray | None, cells: np.ndarray, patch: int = 4, scale: int = DISPLAY_SCALE) -> np.ndarray:
+    """What the model will repaint: the image with unknown token cells tinted and the grid drawn over them."""
+    size = cells.shape[0] * patch
+    base = np.full((size, size, 3), 128, np.uint8) if image is None else image
+    big = display(base, scale).astype(np.float32)
+    region = display(cells_to_pixels(cells, patch), scale)
+    big[region] = 0.45 * big[region] + 0.55 * MASK_TINT
+    out = big.round().astype(np.uint8)
+    step = patch * scale
+    grid = np.zeros(region.shape, bool)
+    grid[::step, :] = True
+    grid[:, ::step] = True
+    grid[step - 1 :: step, :] = True
+    grid[:, step - 1 :: step] = True
+    out[grid & region] = GRID_LINE
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- export
+def export_gif(frames: list[np.ndarray], path: Path, scale: int = DISPLAY_SCALE, ms: int = 60) -> Path:
+    """An animated GIF of uint8 (H, W, 3) frames, upscaled, holding the last frame for 1.5 s."""
+    ims = [Image.fromarray(display(f, scale)) for f in frames]
+    durations = [ms] * (len(ims) - 1) + [1500]
+    path = Path(path)
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=durations, loop=0, optimize=False)
+    return path
+
+
+def find_examples(folders: list[Path]) -> list[Path]:
+    """PNG/JPEG example faces from the first folder that has any."""
+    for folder in folders:
+        if folder.is_dir():
+            files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
+            if files:
+                return files
+    return []

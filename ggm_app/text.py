@@ -1,0 +1,258 @@
+"""Text tab logic: the gap syntax, infill plans on the model's fixed-length canvas, coloured frames, HTML export.
+
+Gap syntax: ``[___]`` (any number of underscores) is a gap of the default length, ``[N]`` a gap of N tokens.
+Any other bracketed text is kept as text, with a notice. The model always writes ``seq_len`` tokens: positions
+after the input are generated too (the model continues the text). Known tokens are clamped by the sampler.
+"""
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ggm_app.common import STATE_COLORS, STATE_LABELS, Trajectory
+
+DEFAULT_GAP = 8
+_BRACKETED = re.compile(r"\[([^\[\]\n]*)\]")
+_MAX_NOTICES = 4
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Known text, or a gap of ``length`` tokens."""
+
+    text: str = ""
+    length: int = 0
+
+    @property
+    def is_gap(self) -> bool:
+        return self.length > 0
+
+
+@dataclass
+class TextPlan:
+    """The canvas to sample: ``tokens`` (placeholders at free positions) and the ``known`` mask, both length L."""
+
+    tokens: list[int]
+    known: list[bool]
+    notices: list[str] = field(default_factory=list)  # worth a pop-up: something was changed or ignored
+    remarks: list[str] = field(default_factory=list)  # for the status line only
+    error: str | None = None  # set when there is nothing to run
+
+    @property
+    def n_free(self) -> int:
+        return len(self.known) - sum(self.known)
+
+
+def parse_gaps(
+    text: str, default_gap: int = DEFAULT_GAP, max_gap: int | None = None
+) -> tuple[list[Segment], list[str]]:
+    """Split ``text`` into known-text and gap segments; return (segments, notices about wrong syntax).
+
+    ``[___]`` → a gap of ``default_gap`` tokens; ``[N]`` → N tokens (clamped to ``max_gap``); ``[0]`` is
+    dropped; any other ``[...]`` and unmatched brackets stay as text.
+    """
+    segments: list[Segment] = []
+    notices: list[str] = []
+    pos = 0
+
+    def add_text(s: str) -> None:
+        if not s:
+            return
+        if segments and not segments[-1].is_gap:
+            segments[-1] = Segment(text=segments[-1].text + s)
+        else:
+            segments.append(Segment(text=s))
+
+    def note(msg: str) -> None:
+        if msg not in notices:
+            notices.append(msg)
+
+    for match in _BRACKETED.finditer(text):
+        add_text(text[pos : match.start()])
+        pos = match.end()
+        body = match.group(1).strip()
+        if body and set(body) == {"_"}:
+            segments.append(Segment(length=default_gap))
+        elif body.isascii() and body.isdigit():
+            n = int(body)
+            if n == 0:
+                note("`[0]` is an empty gap: removed.")
+                continue
+            if max_gap is not None and n > max_gap:
+                note(f"`[{n}]` is longer than the model's {max_gap} tokens: shortened to [{max_gap}].")
+                n = max_gap
+            segments.append(Segment(length=n))
+        else:
+            note(f"`[{match.group(1)}]` is not a gap (write `[___]` or a number like `[12]`): kept as text.")
+            add_text(match.group(0))
+    add_text(text[pos:])
+    stray = "".join(c for s in segments if not s.is_gap for c in _BRACKETED.sub("", s.text) if c in "[]")
+    if stray:
+        note("An unmatched `[` or `]` was kept as text (gaps are `[___]` or `[N]`, on one line).")
+    return segments, notices
+
+
+def _snippet(text: str, n: int = 40, tail: bool = False) -> str:
+    text = text.replace("\n", " ")
+    if len(text) <= n:
+        return text
+    return "…" + text[-n:] if tail else text[:n] + "…"
+
+
+def plan_infill(text: str, tokenizer, seq_len: int, default_gap: int = DEFAULT_GAP) -> TextPlan:
+    """Turn the user's text with gaps into a canvas of ``seq_len`` tokens.
+
+    Empty (or whitespace-only) text means "generate from nothing" (with a notice). Text longer than the
+    context is cut at ``seq_len`` tokens, with a notice quoting where. With no gap and room left, the model
+    continues the text; with no gap and no room there is nothing to do (``error``).
+    """
+    if not text or not text.strip():
+        return TextPlan([0] * seq_len, [False] * seq_len, ["No text given: generating from nothing."])
+    segments, notices = parse_gaps(text, default_gap, max_gap=seq_len)
+    tokens: list[int] = []
+    known: list[bool] = []
+    for seg in segments:
+        if seg.is_gap:
+            tokens += [0] * seg.length
+            known += [False] * seg.length
+        else:
+            ids = tokenizer.encode(seg.text)
+            tokens += ids
+            known += [True] * len(ids)
+    n_input = len(tokens)
+    if n_input > seq_len:
+        kept_ids = [t for t, k in zip(tokens[:seq_len], known[:seq_len], strict=True) if k]
+        dropped_ids = [t for t, k in zip(tokens[seq_len:], known[seq_len:], strict=True) if k]
+        kept, dropped = tokenizer.decode(kept_ids), tokenizer.decode(dropped_ids)
+        msg = f"Your text with its gaps is {n_input} tokens; the model's context is {seq_len}. Kept the first {seq_len}"
+        msg += f", ending “{_snippet(kept, tail=True)}”" if kept else ""
+        msg += f"; dropped “{_snippet(dropped)}”." if dropped else "; dropped the end of a gap."
+        notices.append(msg)
+        tokens, known = tokens[:seq_len], known[:seq_len]
+    has_gap = not all(known)
+    if len(tokens) < seq_len:
+        remarks = [
+            f"The model always writes {seq_len} tokens: the {seq_len - len(tokens)} after your text are generated too."
+        ]
+        tokens += [0] * (seq_len - len(tokens))
+        known += [False] * (seq_len - len(known))
+    else:
+        remarks = []
+    plan = TextPlan(tokens, known, notices, remarks)
+    if not has_gap and all(known):
+        had_gap = any(seg.is_gap for seg in segments)
+        plan.error = (
+            f"Nothing to fill: every gap lies beyond the model's {seq_len} tokens. Shorten the text before the gap."
+            if had_gap
+            else "Nothing to fill: mark a gap with `[___]` (default length) or `[N]` (N tokens)."
+        )
+    return plan
+
+
+def runs(known) -> list[tuple[int, int, bool]]:
+    """Maximal runs (start, end, is_known) of equal known-ness."""
+    known = list(map(bool, known))
+    out, start = [], 0
+    for i in range(1, len(known) + 1):
+        if i == len(known) or known[i] != known[start]:
+            out.append((start, i, known[start]))
+            start = i
+    return out
+
+
+def token_pieces(tokenizer, tokens, known) -> list[str]:
+    """The text of each token, decoded run by run so known text is always shown exactly as typed.
+
+    (Decoding the whole canvas at once could glue a generated half-character onto the first known one.)
+    """
+    tokens = [int(t) for t in tokens]
+    pieces: list[str] = []
+    for a, b, _ in runs(known):
+        pieces += tokenizer.pieces(tokens[a:b])
+    return pieces
+
+
+def frame_text(tokenizer, tokens, states, known, newline: str = "\n") -> list[tuple[str, str]]:
+    """``[(token text, state label)]`` for ``gr.HighlightedText``; empty pieces (half characters) are skipped.
+
+    ``newline`` replaces line breaks (the app shows "↵", as a token display cannot break a line).
+    """
+    pieces = token_pieces(tokenizer, tokens, known)
+    return [(p.replace("\n", newline), STATE_LABELS[int(s)]) for p, s in zip(pieces, states, strict=True) if p]
+
+
+def final_text(tokenizer, tokens, known) -> str:
+    return "".join(token_pieces(tokenizer, tokens, known))
+
+
+def known_texts(tokenizer, tokens, known) -> list[str]:
+    """The text of each known run, in order (what infilling must leave intact)."""
+    tokens = [int(t) for t in tokens]
+    return [tokenizer.decode(tokens[a:b]) for a, b, k in runs(known) if k]
+
+
+def _merged(frame: list[tuple[str, str]]) -> list[list]:
+    out: list[list] = []
+    for text, label in frame:
+        s = STATE_LABELS.index(label)
+        if out and out[-1][1] == s:
+            out[-1][0] += text
+        else:
+            out.append([text, s])
+    return out
+
+
+def export_html(traj: Trajectory, tokenizer, path: Path, title: str, summary: str, max_frames: int = 400) -> Path:
+    """A self-contained HTML page with every stored frame (up to ``max_frames``), a scrub slider and a legend."""
+    known = traj.extra["known"]
+    idx = traj.subsample(max_frames)
+    frames = [_merged(frame_text(tokenizer, traj.tokens[i], traj.states[i], known)) for i in idx]
+    info = [f"frame {i} of {len(traj) - 1} · {traj.nfe[i]} network calls" for i in idx]
+    data = json.dumps({"frames": frames, "info": info}, ensure_ascii=False).replace("</", "<\\/")
+    css = "".join(f".s{i}{{background:{c}80}}" for i, c in enumerate(STATE_COLORS))  # 50 % like the app
+    legend = " ".join(f'<span class="s{i}">{html.escape(label)}</span>' for i, label in enumerate(STATE_LABELS))
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body{{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#111}}
+#text{{white-space:pre-wrap;font-family:ui-monospace,monospace;border:1px solid #ccc;padding:1rem;border-radius:6px}}
+#text span,.legend span{{border-radius:3px;padding:0 1px}}.legend span{{padding:2px 6px;margin-right:4px}}
+input[type=range]{{width:100%}}{css}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>{html.escape(summary)}</p>
+<p class="legend">{legend}</p>
+<p><button id="play">▶ play</button> <span id="info"></span></p>
+<input id="slider" type="range" min="0" max="{len(idx) - 1}" value="{len(idx) - 1}">
+<div id="text"></div>
+<p><small>Glauber Generative Model (arXiv 2405.17035), this project's implementation. Noise: not yet
+redrawn in the final sweep; just changed: redrawn since the previous frame; settled: redrawn in the final
+sweep; known: clamped input.</small></p>
+<script>
+const D = {data};
+const box = document.getElementById("text"), slider = document.getElementById("slider"),
+      info = document.getElementById("info"), play = document.getElementById("play");
+function show(i) {{
+  box.replaceChildren(...D.frames[i].map(([t, s]) => {{
+    const e = document.createElement("span"); e.className = "s" + s; e.textContent = t; return e; }}));
+  info.textContent = D.info[i];
+}}
+slider.addEventListener("input", () => show(+slider.value));
+let timer = null;
+play.addEventListener("click", () => {{
+  if (timer) {{ clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }}
+  if (+slider.value >= D.frames.length - 1) slider.value = 0;
+  play.textContent = "❚❚ pause";
+  timer = setInterval(() => {{
+    if (+slider.value >= D.frames.length - 1) {{ clearInterval(timer); timer = null; play.textContent = "▶ play"; return; }}
+    slider.value = +slider.value + 1; show(+slider.value);
+  }}, 80);
+}});
+show(D.frames.length - 1);
+</script></body></html>
+"""
+    path = Path(path)
+    path.write_text(page, encoding="utf-8")
+    return path

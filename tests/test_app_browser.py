@@ -1,0 +1,180 @@
+"""The app in a real Chromium (Debian package, driven by playwright): draw on a face, infill, check the pixels;
+infill text, check the known words. Screenshots go to artifacts/screenshots/ for a person to look at."""
+
+import io
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_checkpoints import make_checkpoints
+from PIL import Image
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    import app
+
+    text, face = make_checkpoints(tmp_path_factory.mktemp("browser_ckpt"))
+    demo = app.create_app([str(text)], [str(face)])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(**(app.launch_kwargs() | {"server_port": port, "prevent_thread_lock": True, "quiet": True}))
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(url):
+    playwright = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        outside = []
+        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else outside.append(r.url))
+        page.goto(url, wait_until="load")
+        page.wait_for_selector("#text-input textarea", timeout=60_000)
+        yield page
+        assert outside == [], f"the page made outside requests: {outside[:5]}"
+        browser.close()
+
+
+def _fetch_png(page, selector) -> np.ndarray:
+    src = page.locator(selector).first.get_attribute("src")
+    body = page.request.get(src).body()
+    return np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+
+
+def _image_rect(page, canvas, pixels: int = 256) -> tuple[float, float, float]:
+    """Where the editor shows its image: (left, top, size) in page pixels.
+
+    The editor centres the image on its canvas at the zoom shown in its tool bar ("124%").
+    """
+    zoom = page.evaluate(
+        """() => [...document.querySelectorAll('#face-editor span')]
+                 .map(e => e.textContent.trim()).find(t => /^[0-9]+%$/.test(t))"""
+    )
+    size = pixels * int(zoom.rstrip("%")) / 100
+    box = canvas.bounding_box()
+    return box["x"] + (box["width"] - size) / 2, box["y"] + (box["height"] - size) / 2, size
+
+
+def test_face_infill_in_the_browser(page):
+    page.get_by_role("tab", name="Faces").click()
+    page.wait_for_selector("#face-gallery img", timeout=30_000)
+    page.locator("#face-gallery img").nth(2).click()  # a face with dark borders (so its outline is easy to find)
+    page.wait_for_function(
+        "() => document.querySelector('#face-status').innerText.includes('Example loaded')", timeout=30_000
+    )
+    page.wait_for_timeout(1500)  # the editor draws the new background
+    canvas = page.locator("#face-editor canvas").first
+    left, top, size = _image_rect(page, canvas)
+    example = np.asarray(Image.open(sorted((Path(__file__).parent.parent / "ggm_app/examples").glob("*.png"))[2]))
+    # a horizontal stroke from (x, y) = (0.30, 0.35) to (0.60, 0.35) of the image
+    y = top + 0.35 * size
+    x0, x1 = left + 0.30 * size, left + 0.60 * size
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.mouse.move(x1, y, steps=20)
+    page.mouse.up()
+    # the mask view updates after each stroke (the editor uploads its layers first: a few seconds on 2 busy cores)
+    for _ in range(60):
+        page.wait_for_timeout(500)
+        view = _fetch_png(page, "#face-mask img")[::4, ::4]
+        tinted = (view != example).any(-1)
+        if tinted.any():
+            break
+    page.screenshot(path=str(SHOTS / "faces_stroke.png"), full_page=True)
+    cells_seen = tinted.reshape(16, 4, 16, 4).any(axis=(1, 3))
+    # the cells the stroke may touch: its segment, widened by the brush radius (14 of 256 → 3.5 px) and 2 px slack
+    rr, cc = np.mgrid[0:64, 0:64] + 0.5
+    dist = np.where(
+        (cc >= 0.30 * 64) & (cc <= 0.60 * 64),
+        np.abs(rr - 0.35 * 64),
+        np.minimum(np.hypot(rr - 0.35 * 64, cc - 0.30 * 64), np.hypot(rr - 0.35 * 64, cc - 0.60 * 64)),
+    )
+    allowed = (dist <= 3.5 + 2).reshape(16, 4, 16, 4).any(axis=(1, 3))
+    centre = (dist <= 0.5).reshape(16, 4, 16, 4).any(axis=(1, 3))
+    assert cells_seen.any() and not (cells_seen & ~allowed).any() and not (centre & ~cells_seen).any()
+
+    page.click("#face-infill")
+    page.wait_for_function(
+        "() => document.querySelector('#face-status').innerText.includes('network calls ·')", timeout=60_000
+    )
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "faces_infilled.png"), full_page=True)
+    result = _fetch_png(page, "#face-result img")[::4, ::4]
+    changed = (result != example).any(-1)
+    inside = np.repeat(np.repeat(cells_seen, 4, 0), 4, 1)
+    assert changed.any(), "the brushed region should be repainted"
+    assert not (changed & ~inside).any(), "pixels outside the brushed token cells must be the original ones"
+    assert page.locator("#face-dl").is_visible()
+
+
+def test_text_infill_in_the_browser(page):
+    page.get_by_role("tab", name="Text").click()
+    page.fill("#text-input textarea", "Café [3] déjà vu, [2] end.")
+    page.click("#text-infill")
+    page.wait_for_function(
+        "() => document.querySelector('#text-status').innerText.includes('network calls ·')", timeout=60_000
+    )
+    page.wait_for_timeout(500)
+    page.get_by_text("Advanced").first.click()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "text_infilled.png"), full_page=True)
+    tokens = page.eval_on_selector_all(
+        "#text-out .token",
+        "els => els.map(e => [e.querySelector('.text').textContent, getComputedStyle(e).backgroundColor])",
+    )
+    known_colour = "rgba(0, 158, 115, 0.5)"  # Okabe-Ito bluish green at Gradio's 50 %
+    runs, run = [], ""
+    for text, colour in tokens:
+        if colour == known_colour:
+            run += text
+        elif run:
+            runs, run = [*runs, run], ""
+    runs += [run] if run else []
+    assert runs == ["Café ", " déjà vu, ", " end."]
+    assert page.locator("#text-dl").is_visible()
+
+
+def test_stop_button_cancels_a_run(page):
+    page.get_by_role("tab", name="Faces").click()
+    page.click("#face-generate")  # exact: 513 network calls, a few seconds on the tiny model
+    page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Sampling')")
+    page.click("#face-stop")
+    page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Stopped after')")
+    page.wait_for_timeout(4000)  # longer than the whole run would take: no final readout may arrive
+    status = page.locator("#face-status").inner_text()
+    assert "Stopped after" in status and "tokens/s" not in status
+    page.screenshot(path=str(SHOTS / "faces_stopped.png"), full_page=True)
+
+
+def test_how_it_works_panel(page):
+    page.get_by_text("How it works").first.click()
+    page.wait_for_selector(".ggm-diagram svg", timeout=10_000)
+    page.locator(".ggm-diagram").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "how_it_works.png"), full_page=True)
+    assert "signal-vs-noise" in page.locator(".ggm-diagram").inner_text()

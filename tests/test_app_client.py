@@ -1,0 +1,280 @@
+"""The app launched in-process on tiny random checkpoints, driven through gradio_client like a remote user."""
+
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_checkpoints import make_checkpoints
+from gradio_client import Client, handle_file
+from PIL import Image
+
+import app
+from ggm_app import faces
+from ggm_app.common import ModelSlot
+
+ADVANCED_EXACT = {"n_sweeps": 2, "n_ppc": 1, "temp": 1.0, "p": 1.0, "seed_value": 0}
+ADVANCED_FAST = {"n_sweeps": 1, "n_ppc": 8, "temp": 1.0, "p": 1.0, "seed_value": 0}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    return make_checkpoints(tmp_path_factory.mktemp("app_ckpt"))
+
+
+@pytest.fixture(scope="module")
+def url(checkpoints):
+    text, face = checkpoints
+    demo = app.create_app([str(text), str(text)], [str(face)])  # two text checkpoints: the model choice shows
+    port = _free_port()
+    kwargs = app.launch_kwargs() | {"server_port": port, "prevent_thread_lock": True, "quiet": True}
+    demo.launch(**kwargs)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def client(url):
+    return Client(url, verbose=False)
+
+
+def _run(client, api_name, *args, **kwargs):
+    """Submit, and return (all streamed outputs, final output)."""
+    job = client.submit(*args, api_name=api_name, **kwargs)
+    outputs = list(job)
+    return outputs, job.outputs()[-1]
+
+
+def _image(tmp_path, name, array) -> str:
+    path = tmp_path / name
+    Image.fromarray(array).save(path)
+    return str(path)
+
+
+@pytest.fixture
+def face(tmp_path):
+    """(the 64×64 example face, its PNG path)."""
+    image = faces.load_image_file(sorted(app.SHIPPED_EXAMPLES.glob("*.png"))[0])
+    return image, _image(tmp_path, "face.png", image)
+
+
+def _editor(path, layer_path=None):
+    layers = [handle_file(layer_path)] if layer_path else []
+    return {"background": handle_file(path), "layers": layers, "composite": handle_file(path)}
+
+
+def _layer(tmp_path, size, box):
+    y0, y1, x0, x1 = box
+    layer = np.zeros((size, size, 4), np.uint8)
+    layer[y0:y1, x0:x1] = (213, 94, 0, 153)
+    return _image(tmp_path, "layer.png", layer)
+
+
+# ---------------------------------------------------------------------------------------------- text
+def test_text_generation_streams_then_reads_out(client):
+    outputs, final = _run(client, "/generate_text", name="text", **ADVANCED_EXACT)
+    intermediate = [o for o in outputs[:-1] if "Sampling…" in o[1]]
+    assert len(intermediate) >= 2
+    assert "network calls" in final[1] and "tokens/s" in final[1] and "**exact**" in final[1]
+    assert {t["class_or_confidence"] for t in final[0]} <= {"settled"}
+    assert final[3]["value"].endswith(".html")  # the trajectory download
+    page = Path(final[3]["value"]).read_text(encoding="utf-8")
+    assert "<script>" in page and "const D" in page
+
+
+def test_text_infill_keeps_known_tokens(client):
+    text = "Café, [3] déjà vu — [___] fin."
+    _, final = _run(client, "/infill_text", text=text, gap=2, name="text'", **ADVANCED_EXACT)
+    known_runs, run = [], ""
+    for tok in final[0]:
+        if tok["class_or_confidence"] == "known":
+            run += tok["token"]
+        elif run:
+            known_runs, run = [*known_runs, run], ""
+    known_runs += [run] if run else []
+    assert known_runs == ["Café, ", " déjà vu — ", " fin."]
+    labels = [t["class_or_confidence"] for t in final[0]]
+    assert "settled" in labels and "noise" not in labels
+    # scrub back to the first frame: everything not known is still noise
+    shown, info = client.predict(0, api_name="/scrub_text")
+    assert {t["class_or_confidence"] for t in shown} <= {"noise", "known"} and "Frame 0" in info
+
+
+def test_text_approximate_settings_are_reported(client):
+    _, final = _run(
+        client, "/infill_text", text="A [4] b", gap=8, name="text", **{**ADVANCED_EXACT, "temp": 0.7, "n_ppc": 2}
+    )
+    assert "approximate" in final[1] and "temperature 0.7" in final[1] and "2 positions per network call" in final[1]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "generating from nothing"),
+        ("   \n ", "generating from nothing"),
+        ("see [abc] and [4]", "not a gap"),
+        ("a [0] b", "empty gap"),
+        ("unclosed [ bracket [2]", "unmatched"),
+        ("日本 🙂 [3] ü", "always writes 32 tokens"),
+        (
+            "Emma [2] had a comfortable home and happy disposition, and lived nearly twenty-one years in the world.",
+            "context is 32",
+        ),
+    ],
+)
+def test_text_inputs_with_notices_still_run(client, text, message):
+    _, final = _run(client, "/infill_text", text=text, gap=4, name="text", **ADVANCED_FAST)
+    assert message in final[1] and "network calls" in final[1]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "Emma Woodhouse, handsome, clever, and rich, with a comfortable home and happy disposition.",
+            "Nothing to fill",
+        ),
+        ("Emma Woodhouse, handsome, clever, and rich, with a comfortable home and happy disposition [3]", "beyond"),
+    ],
+)
+def test_text_inputs_with_nothing_to_do_give_a_message(client, text, message):
+    _, final = _run(client, "/infill_text", text=text, gap=4, name="text", **ADVANCED_FAST)
+    assert message in final[1] and "network calls" not in final[1]
+
+
+def test_extreme_settings_do_not_crash(client):
+    _, final = _run(client, "/generate_text", name="text", n_sweeps=1, n_ppc=32, temp=2.0, p=0.05, seed_value=7)
+    assert "network calls" in final[1] and "approximate" in final[1]
+
+
+def test_random_seed(client):
+    assert isinstance(client.predict(api_name="/random_seed_text"), int | float)
+
+
+# ---------------------------------------------------------------------------------------------- faces
+def test_face_generation_streams_then_reads_out(client, tmp_path):
+    outputs, final = _run(client, "/generate_face", name="faces", **ADVANCED_EXACT)
+    assert len([o for o in outputs[:-1] if "Sampling…" in o[2]]) >= 2
+    assert "512 tokens" not in final[2] and "256 tokens generated" in final[2] and "**exact**" in final[2]
+    assert np.asarray(Image.open(final[1])).shape[:2] == (256, 256)
+    with Image.open(final[4]["value"]) as gif:
+        assert gif.format == "GIF" and gif.n_frames > 2
+
+
+def test_face_infill_keeps_pixels_outside_the_mask_cells(client, face, tmp_path):
+    image, path = face
+    layer = _layer(tmp_path, 64, (21, 30, 30, 45))  # rows 21..29, cols 30..44 → cells rows 5..7, cols 7..11
+    outputs, final = _run(client, "/infill_face", _editor(path, layer), name="faces", **ADVANCED_EXACT)
+    assert len([o for o in outputs[:-1] if "Sampling…" in o[2]]) >= 2
+    assert "15 tokens generated" in final[2]  # 3 × 5 cells
+    result = np.asarray(Image.open(final[1]).convert("RGB"))[::4, ::4]
+    cells = np.zeros((16, 16), bool)
+    cells[5:8, 7:12] = True
+    inside = faces.cells_to_pixels(cells)
+    assert np.array_equal(result[~inside], image[~inside])
+    assert (result[inside] != image[inside]).any()
+    view = np.asarray(Image.open(outputs[0][0]).convert("RGB"))[::4, ::4]
+    assert np.array_equal((view != image).any(-1), inside)  # the mask view tints exactly those cells
+
+
+def test_face_infill_on_a_large_non_square_photo(client, tmp_path):
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (1800, 2400, 3), dtype=np.uint8)
+    path = _image(tmp_path, "photo.jpg", photo)
+    layer = np.zeros((1800, 2400, 4), np.uint8)
+    layer[800:1000, 1100:1300, 3] = 255
+    layer_path = _image(tmp_path, "big_layer.png", layer)
+    _, final = _run(client, "/infill_face", _editor(path, layer_path), name="faces", **ADVANCED_FAST)
+    assert "tokens generated" in final[2]
+
+
+def test_face_whole_mask_is_the_same_as_generating(client, face, tmp_path):
+    _, path = face
+    layer = _layer(tmp_path, 64, (0, 64, 0, 64))
+    _, final = _run(client, "/infill_face", _editor(path, layer), name="faces", **ADVANCED_FAST)
+    assert "same as generating" in final[2] and "256 tokens generated" in final[2]
+
+
+def test_face_empty_mask_gives_a_message(client, face):
+    _, path = face
+    _, final = _run(client, "/infill_face", _editor(path), name="faces", **ADVANCED_FAST)
+    assert "mask is empty" in final[2]
+
+
+def test_face_no_image_gives_a_message(client):
+    _, final = _run(client, "/infill_face", None, name="faces", **ADVANCED_FAST)
+    assert "No image" in final[2]
+
+
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("grey.png", lambda: Image.new("L", (100, 80), 90)),
+        ("palette.png", lambda: Image.new("RGB", (64, 64), (0, 114, 178)).convert("P")),
+        ("alpha.png", lambda: Image.new("RGBA", (120, 64), (255, 0, 0, 100))),
+        ("huge.jpg", lambda: Image.new("RGB", (5000, 3500), (200, 100, 0))),
+    ],
+)
+def test_upload_any_image(client, tmp_path, name, make):
+    path = tmp_path / name
+    make().save(path)
+    value, view, status = client.predict(handle_file(str(path)), "faces", api_name="/load_image")
+    assert "Image loaded" in status and np.asarray(Image.open(view)).shape[:2] == (256, 256)
+    assert np.asarray(Image.open(value["background"])).shape[:2] == (256, 256)
+
+
+@pytest.mark.parametrize("name, content", [("notes.txt", b"just text"), ("fake.png", b"\x89PNG broken")])
+def test_upload_non_image_gives_a_message(client, tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    _, _, status = client.predict(handle_file(str(path)), "faces", api_name="/load_image")
+    assert "not an image" in status or "could not be read" in status
+
+
+def test_upload_over_the_size_limit_is_refused(client, tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\0" * (11 * 1024 * 1024))
+    with pytest.raises(Exception, match="(?i)413|too large|size"):
+        client.predict(handle_file(str(path)), "faces", api_name="/load_image")
+
+
+def test_mask_preview(client, face, tmp_path):
+    _, path = face
+    view = client.predict(_editor(path, _layer(tmp_path, 64, (0, 1, 0, 1))), "faces", api_name="/preview_mask")
+    assert np.asarray(Image.open(view)).shape[:2] == (256, 256)
+
+
+def test_stop(client):
+    assert client.predict(api_name="/stop_face")[0] == "Nothing is running."
+    job = client.submit(name="faces", **ADVANCED_EXACT, api_name="/generate_face")
+    deadline = time.time() + 20
+    while len(job.outputs()) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    message, scrub, download = client.predict(api_name="/stop_face")
+    assert message.startswith("Stopped after") and scrub["visible"] and download["value"].endswith(".gif")
+    job.cancel()  # what the browser's cancel does for the Stop button (the client cannot trigger it)
+
+
+# ---------------------------------------------------------------------------------------------- missing models
+def test_missing_checkpoints_disable_their_tabs():
+    demo = app.build_demo(ModelSlot(errors=["no checkpoint at `assets/text_austen` (the default)"]), ModelSlot())
+    values = [b.value for b in demo.blocks.values() if getattr(b, "elem_id", None) in ("text-missing", "face-missing")]
+    assert len(values) == 2
+    assert "text model is not available" in values[0] and "assets/text_austen" in values[0]
+    assert "--face-model" in values[1] and "GGM_FACE_MODEL" in values[1]
+    assert not any(dep.api_name in ("infill_text", "infill_face") for dep in demo.fns.values())
+
+
+def test_launch_settings(monkeypatch):
+    monkeypatch.delenv("SYSTEM", raising=False)
+    assert app.launch_kwargs()["server_name"] == "127.0.0.1"
+    monkeypatch.setenv("SYSTEM", "spaces")
+    kw = app.launch_kwargs()
+    assert kw["server_name"] == "0.0.0.0" and kw["server_port"] == 7860 and kw["max_file_size"]
