@@ -38,6 +38,7 @@ from ggm_app.common import (  # noqa: E402
     readout,
     split_specs,
 )
+from ggm_core import image_infill
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_TEXT_MODEL = "assets/text_austen"
@@ -371,7 +372,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
             image, pmask = faces.read_editor(value, size)
         except faces.ImageInputError:
             return None
-        return faces.mask_view(image, faces.mask_to_cells(pmask, patch), patch)
+        return faces.mask_view(image, image_infill.mask_to_cells(pmask, patch), patch)
 
     def load_upload(path, name):
         m = _pick(slot, name)
@@ -411,7 +412,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
                 _warn(str(err))
                 yield gr.skip(), gr.skip(), f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip()
                 return
-            cells = faces.mask_to_cells(pmask, patch)
+            cells = image_infill.mask_to_cells(pmask, patch)
             if not cells.any():
                 msg = "The mask is empty: brush over the region to repaint first (or use Generate a new face)."
                 _warn(msg)
@@ -424,7 +425,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
             else:
                 codes = tok.encode(image[None])[0]
                 known = ~cells.reshape(-1)
-                alpha = faces.blend_alpha(cells, patch)
+                alpha = image_infill.blend_alpha(cells, patch)
         view = faces.mask_view(image, cells, patch)
         traj = Trajectory(extra={"known": known, "model": name, "image": image, "alpha": alpha, "view": view})
         tracker = StateTracker(known)
@@ -440,7 +441,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
             traj.add(ev.tokens[0].numpy(), tracker.states(ev.positions), ev.nfe)
             if pacer is None or (pacer.due(ev.updates_done) and ev.updates_done < ev.total_updates):
                 pacer = pacer or FramePacer(ev.total_updates)
-                shown = faces.display(faces.compose(tok.decode(ev.tokens)[0], image, alpha))
+                shown = faces.display(image_infill.compose(tok.decode(ev.tokens)[0], image, alpha))
                 progress = (
                     f"Sampling… sweep {settings.sweeps - ev.sweep} of {settings.sweeps} · "
                     f"{ev.updates_done}/{ev.total_updates} redraws · {ev.nfe} network calls"
@@ -458,7 +459,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
         traj.extra |= {"done": True, "seconds": seconds}
         summary = readout(traj.nfe[-1], seconds, int((~known).sum()), settings.approximations(m))
         final = faces.display(
-            faces.compose(tok.decode(torch.from_numpy(traj.tokens[-1][None]).long())[0], image, alpha)
+            image_infill.compose(tok.decode(torch.from_numpy(traj.tokens[-1][None]).long())[0], image, alpha)
         )
         gif = export_gif(traj, m)
         last = len(traj) - 1
@@ -474,7 +475,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
     def export_gif(traj, m):
         idx = traj.subsample(GIF_FRAMES)
         decoded = m.tokenizer.decode(torch.from_numpy(np.stack([traj.tokens[i] for i in idx])).long())
-        frames = [faces.compose(d, traj.extra["image"], traj.extra["alpha"]) for d in decoded]
+        frames = [image_infill.compose(d, traj.extra["image"], traj.extra["alpha"]) for d in decoded]
         return faces.export_gif(frames, export_dir() / "ggm_face_trajectory.gif")
 
     def infill(value, name, n_sweeps, n_ppc, temp, p, seed_value):
@@ -501,7 +502,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
         i = traj.index(frame)
         m = _pick(slot, traj.extra.get("model"))
         decoded = m.tokenizer.decode(torch.from_numpy(traj.tokens[i][None]).long())[0]
-        shown = faces.compose(decoded, traj.extra["image"], traj.extra["alpha"])
+        shown = image_infill.compose(decoded, traj.extra["image"], traj.extra["alpha"])
         return faces.display(shown), f"Frame {i} of {len(traj) - 1}: {traj.nfe[i]} network calls so far."
 
     advanced = [model, sweeps, ppc, temperature, top_p, seed]

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ggm_core.image_infill import cells_to_pixels
+
 DISPLAY_SCALE = 4
-FEATHER = 2  # pixels of border ramp inside the unknown region
 MASK_TINT = np.array([230, 159, 0], np.float32)  # Okabe-Ito orange
 GRID_LINE = np.array([0, 114, 178], np.uint8)  # Okabe-Ito blue
 MAX_PIXELS = 64_000_000  # larger images are refused before decoding
@@ -124,46 +125,6 @@ def read_editor(value, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     image = array_to_square(background, size)
     mask = layers_mask(value.get("layers"), background.shape[:2])
     return image, downscale_mask(mask, size)
-
-
-# ---------------------------------------------------------------------------------------------- mask → cells
-def mask_to_cells(pixel_mask: np.ndarray, patch: int = 4) -> np.ndarray:
-    """bool (H, W) → bool (H/patch, W/patch): a cell is unknown if any of its pixels is masked."""
-    h, w = pixel_mask.shape
-    return pixel_mask.reshape(h // patch, patch, w // patch, patch).any(axis=(1, 3))
-
-
-def cells_to_pixels(cells: np.ndarray, patch: int = 4) -> np.ndarray:
-    return np.repeat(np.repeat(cells, patch, axis=0), patch, axis=1)
-
-
-def blend_alpha(cells: np.ndarray, patch: int = 4, feather: int = FEATHER) -> np.ndarray:
-    """float (H, W): 0 outside the unknown cells, ramping 1/feather … 1 inward from the region's border."""
-    region = cells_to_pixels(cells, patch)
-    if region.all() or not region.any():
-        return region.astype(np.float32)
-    dist = np.zeros(region.shape, np.float32)  # Chebyshev distance to the nearest known pixel, capped
-    inside = region.copy()
-    for d in range(1, feather + 1):
-        dist[inside] = d
-        padded = np.pad(inside, 1, constant_values=True)  # the image border does not count as "known"
-        eroded = np.ones_like(inside)
-        for dy in (0, 1, 2):
-            for dx in (0, 1, 2):
-                eroded &= padded[dy : dy + inside.shape[0], dx : dx + inside.shape[1]]
-        inside = eroded & region
-    return np.minimum(dist / feather, 1.0) * region
-
-
-def compose(decoded: np.ndarray, original: np.ndarray | None, alpha: np.ndarray | None) -> np.ndarray:
-    """Decoded pixels inside the unknown region, the original outside, blended by ``alpha``."""
-    if original is None or alpha is None:
-        return decoded
-    a = alpha[..., None]
-    out = a * decoded.astype(np.float32) + (1 - a) * original.astype(np.float32)
-    out = np.clip(np.round(out), 0, 255).astype(np.uint8)
-    out[alpha == 0] = original[alpha == 0]  # exactly the user's pixels
-    return out
 
 
 def mask_view(image: np.ndarray | None, cells: np.ndarray, patch: int = 4, scale: int = DISPLAY_SCALE) -> np.ndarray:

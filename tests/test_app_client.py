@@ -13,6 +13,7 @@ from PIL import Image
 import app
 from ggm_app import faces
 from ggm_app.common import ModelSlot
+from ggm_core import image_infill
 
 ADVANCED_EXACT = {"n_sweeps": 2, "n_ppc": 1, "temp": 1.0, "p": 1.0, "seed_value": 0}
 ADVANCED_FAST = {"n_sweeps": 1, "n_ppc": 8, "temp": 1.0, "p": 1.0, "seed_value": 0}
@@ -177,7 +178,7 @@ def test_face_infill_keeps_pixels_outside_the_mask_cells(client, face, tmp_path)
     result = np.asarray(Image.open(final[1]).convert("RGB"))[::4, ::4]
     cells = np.zeros((16, 16), bool)
     cells[5:8, 7:12] = True
-    inside = faces.cells_to_pixels(cells)
+    inside = image_infill.cells_to_pixels(cells)
     assert np.array_equal(result[~inside], image[~inside])
     assert (result[inside] != image[inside]).any()
     view = np.asarray(Image.open(outputs[0][0]).convert("RGB"))[::4, ::4]

@@ -25,7 +25,7 @@ from ggm_app.common import (
     readout,
     split_specs,
 )
-from ggm_core import load_model
+from ggm_core import image_infill, load_model
 
 OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
 
@@ -217,14 +217,14 @@ def test_trajectory_index_and_subsample():
 # ---------------------------------------------------------------------------------------------- masks and blending
 def test_mask_to_cells_touch_rule():
     m = np.zeros((64, 64), bool)
-    assert not faces.mask_to_cells(m).any()
+    assert not image_infill.mask_to_cells(m).any()
     m[5, 9] = True  # one pixel → exactly its 4×4 cell (row 1, col 2)
-    cells = faces.mask_to_cells(m)
+    cells = image_infill.mask_to_cells(m)
     assert cells.sum() == 1 and cells[1, 2]
     m[:] = False
     m[3:5, 3:5] = True  # a 2×2 blob over a cell corner touches four cells
-    assert faces.mask_to_cells(m).sum() == 4
-    assert faces.mask_to_cells(np.ones((64, 64), bool)).all()
+    assert image_infill.mask_to_cells(m).sum() == 4
+    assert image_infill.mask_to_cells(np.ones((64, 64), bool)).all()
 
 
 def test_display_mask_downscale_touches():
@@ -271,18 +271,18 @@ def test_blend_keeps_outside_pixels_exactly():
     decoded = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     cells = np.zeros((16, 16), bool)
     cells[4:9, 3:7] = True
-    alpha = faces.blend_alpha(cells)
-    region = faces.cells_to_pixels(cells)
+    alpha = image_infill.blend_alpha(cells)
+    region = image_infill.cells_to_pixels(cells)
     assert (alpha[~region] == 0).all() and (alpha[region] > 0).all()
     assert alpha[16, 12] == 0.5 and alpha[18, 14] == 1.0  # the border ramps, the inside is the model's
-    out = faces.compose(decoded, original, alpha)
+    out = image_infill.compose(decoded, original, alpha)
     assert np.array_equal(out[~region], original[~region])
     assert np.array_equal(out[alpha == 1], decoded[alpha == 1])
-    whole = faces.blend_alpha(np.ones((16, 16), bool))
+    whole = image_infill.blend_alpha(np.ones((16, 16), bool))
     assert (whole == 1).all()
     edge = np.zeros((16, 16), bool)
     edge[0, 0] = True  # at the image border there is no ramp on the border side
-    assert faces.blend_alpha(edge)[0, 0] == 1.0
+    assert image_infill.blend_alpha(edge)[0, 0] == 1.0
 
 
 def test_mask_view_tints_only_unknown_cells():
