@@ -1,0 +1,212 @@
+"""Prepare 64×64 RGB face images for the VQ tokenizer and the image GGM.
+
+Default source: the DCGAN shipped in PyPI ``gan-face-generate`` 1.1.1 (install with ``--no-deps``),
+sampled under fixed seeds. Licence caveat: the GAN was trained on Microsoft DigiFace-1M, which is for
+non-commercial research only. Alternative: ``--folder DIR`` of your own images (e.g. CelebA, FFHQ).
+
+Output (under ``$GGM_CACHE`` or ``~/.cache/ggm``): ``faces/<name>/{train,val}.npy`` (uint8 (N, 64, 64, 3)),
+``stats.json`` and ``preview.png`` (64 training images).
+
+    python -m training.prepare_faces                      # 30k train + 1k val DCGAN faces
+    python -m training.prepare_faces --folder ~/celeba --name celeba
+"""
+
+import argparse
+import json
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from tqdm import tqdm
+
+IMAGE_SIZE = 64
+TRAIN_SEED, VAL_SEED = 0, 1_000_003  # two independent latent streams
+GAN_BATCH = 250  # fixed: the latent stream (and so the data) depends on it
+VAL_FRACTION, SPLIT_SEED = 0.05, 0
+
+
+def cache_root(cache_dir: Path | str | None = None) -> Path:
+    """``cache_dir`` if given, else ``$GGM_CACHE``, else ``~/.cache/ggm``."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("GGM_CACHE") or Path.home() / ".cache" / "ggm")
+
+
+def faces_dir(name: str = "dcgan", cache_dir: Path | str | None = None) -> Path:
+    return cache_root(cache_dir) / "faces" / name
+
+
+def _atomic(path: Path, write) -> None:
+    """Write ``path`` through a temporary file in the same folder, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_dcgan() -> torch.nn.Module:
+    """The generator of ``gan-face-generate`` with its shipped weights, in eval mode."""
+    try:
+        import gan_face_generate
+        from gan_face_generate.models import Generator
+    except ImportError as e:
+        raise ImportError("pip install --no-deps gan-face-generate==1.1.1  (not plain: it pulls CUDA torch)") from e
+    weights = Path(gan_face_generate.__file__).parent / "weights.tar"
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    net = Generator(0, 3, 100, 64)
+    net.load_state_dict(state["netG_state_dict"])
+    return net.eval()
+
+
+@torch.no_grad()
+def sample_dcgan(net: torch.nn.Module, n: int, seed: int, desc: str) -> np.ndarray:
+    """``n`` faces from the latent stream of ``seed``, as uint8 (n, 64, 64, 3)."""
+    gen = torch.Generator().manual_seed(seed)
+    out = np.empty((n, IMAGE_SIZE, IMAGE_SIZE, 3), np.uint8)
+    for i in tqdm(range(0, n, GAN_BATCH), desc=desc, unit="batch"):
+        z = torch.randn(GAN_BATCH, 100, 1, 1, generator=gen)[: n - i]
+        x = ((net(z) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        out[i : i + len(z)] = x.permute(0, 2, 3, 1).numpy()
+    return out
+
+
+def load_image(path: Path) -> np.ndarray:
+    """Any Pillow-readable image → uint8 (64, 64, 3): RGB (alpha over white), centre-cropped, LANCZOS."""
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit / float greyscale → 8 bit
+            a = np.asarray(im, dtype=np.float64)
+            a = a / max(a.max(), 1.0) * 255 if a.max() > 255 else a
+            im = Image.fromarray(a.clip(0, 255).astype(np.uint8))
+        if im.mode == "P" or im.mode in ("LA", "PA") or "transparency" in im.info:
+            im = im.convert("RGBA")
+        if im.mode == "RGBA":
+            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, im)
+        im = im.convert("RGB")
+        w, h = im.size
+        s = min(w, h)
+        box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
+        im = im.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS, box=box)
+        return np.asarray(im, dtype=np.uint8)
+
+
+def load_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, int]:
+    """All readable images under ``folder`` (recursive, sorted) → (train, val, n_skipped)."""
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    images, skipped = [], 0
+    for p in tqdm(files, desc=f"reading {folder}", unit="file"):
+        try:
+            images.append(load_image(p))
+        except Exception:  # Pillow raises many types (UnidentifiedImageError, OSError, ...)
+            skipped += 1
+    if skipped:
+        warnings.warn(f"skipped {skipped} unreadable file(s) under {folder}", stacklevel=2)
+    if not images:
+        raise ValueError(f"no readable images under {folder}")
+    data = np.stack(images)
+    perm = np.random.default_rng(SPLIT_SEED).permutation(len(data))
+    n_val = max(1, round(VAL_FRACTION * len(data))) if len(data) >= 2 else 0
+    return data[np.sort(perm[n_val:])], data[np.sort(perm[:n_val])], skipped
+
+
+def save_grid(images: np.ndarray, path: Path, cols: int = 8, pad: int = 2) -> None:
+    """Save uint8 (N, H, W, 3) as a PNG grid with white padding."""
+    n, h, w, _ = images.shape
+    rows = -(-n // cols)
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), 255, np.uint8)
+    for k, im in enumerate(images):
+        r, c = divmod(k, cols)
+        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = im
+    _atomic(path, lambda f: Image.fromarray(grid).save(f, format="PNG"))
+
+
+def prepare_faces(
+    cache_dir: Path | str | None = None,
+    n_train: int = 30000,
+    n_val: int = 1000,
+    folder: Path | str | None = None,
+    name: str | None = None,
+    force: bool = False,
+) -> Path:
+    """Write ``train.npy``/``val.npy``/``stats.json``/``preview.png`` and return their folder.
+
+    DCGAN source: ``n_train``/``n_val`` images from seeds ``TRAIN_SEED``/``VAL_SEED``. Folder source:
+    every readable image, with a fixed 5% held out (``n_train``/``n_val`` are ignored). Existing
+    output made with the same settings is reused unless ``force``.
+    """
+    name = name or (Path(folder).resolve().name if folder else "dcgan")
+    out = faces_dir(name, cache_dir)
+    if folder:
+        request = {"source": "folder", "folder": str(Path(folder).resolve())}
+    else:
+        request = {"source": "dcgan", "n_train": n_train, "n_val": n_val}
+        request |= {"train_seed": TRAIN_SEED, "val_seed": VAL_SEED, "batch": GAN_BATCH}
+    stats_path = out / "stats.json"
+    if not force and stats_path.is_file() and (out / "train.npy").is_file() and (out / "val.npy").is_file():
+        old = json.loads(stats_path.read_text())
+        if all(old.get(k) == v for k, v in request.items()):
+            print(f"faces already prepared in {out} (use --force to rebuild)")
+            return out
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    skipped = 0
+    if folder:
+        train, val, skipped = load_folder(Path(folder))
+    else:
+        net = load_dcgan()
+        train = sample_dcgan(net, n_train, TRAIN_SEED, "train faces")
+        val = sample_dcgan(net, n_val, VAL_SEED, "val faces")
+    seconds = time.perf_counter() - t0
+    _atomic(out / "train.npy", lambda f: np.save(f, train))
+    _atomic(out / "val.npy", lambda f: np.save(f, val))
+    save_grid(train[:64], out / "preview.png")
+    flat = train[:5000].reshape(-1, 3).astype(np.float32) / 255 if len(train) else np.zeros((1, 3))
+    stats = {
+        **request,
+        "name": name,
+        "n_train_images": len(train),
+        "n_val_images": len(val),
+        "skipped_files": skipped,
+        "shape": [IMAGE_SIZE, IMAGE_SIZE, 3],
+        "dtype": "uint8",
+        "channel_stats_images": min(len(train), 5000),  # mean/std below are over the first ones, in [0, 1]
+        "channel_mean": flat.mean(0).round(4).tolist(),
+        "channel_std": flat.std(0).round(4).tolist(),
+        "seconds": round(seconds, 1),
+    }
+    _atomic(stats_path, lambda f: f.write((json.dumps(stats, indent=2) + "\n").encode()))
+    print(f"wrote {len(train)} train + {len(val)} val images to {out} in {seconds:.1f} s")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache-dir", type=Path, help="cache root (default $GGM_CACHE or ~/.cache/ggm)")
+    ap.add_argument("--n-train", type=int, default=30000, help="DCGAN training images")
+    ap.add_argument("--n-val", type=int, default=1000, help="DCGAN validation images")
+    ap.add_argument("--folder", type=Path, help="use every image under this folder instead of the DCGAN")
+    ap.add_argument("--name", help="subfolder name under faces/ (default: dcgan or the folder's name)")
+    ap.add_argument("--force", action="store_true", help="rebuild even if the output exists")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    t0 = time.perf_counter()
+    prepare_faces(a.cache_dir, a.n_train, a.n_val, a.folder, a.name, a.force)
+    print(f"total {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Publish a trained face run into ``assets/``: weights, loss curve, a 64-sample grid and infilling examples.
+
+    python -m training.publish_faces --run runs/faces --to assets/faces
+
+Everything is made by the copied (shipped) weights with fixed seeds; ``summary.json`` holds the run's
+numbers for the model card.
+"""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors import safe_open
+
+from ggm_core.atomic import atomic_write_bytes
+from ggm_core.checkpoint import load_model
+from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, known_codes, mask_to_cells
+from training.plots import image_grid
+from training.prepare_faces import prepare_faces
+
+MASKS = {  # pixel boxes (y0, y1, x0, x1) on the aligned 64×64 faces
+    "eyes": (20, 32, 12, 52),
+    "mouth": (40, 54, 20, 44),
+    "left half": (0, 64, 0, 32),
+}
+
+
+def infill_rows(model, faces: np.ndarray, seed: int) -> np.ndarray:
+    """For each mask: originals, the masked cells greyed out, and the model's infills (rows of a grid)."""
+    tokenizer, rows = model.tokenizer, []
+    codes = tokenizer.encode(faces)
+    for index, (y0, y1, x0, x1) in enumerate(MASKS.values()):
+        pixels = np.zeros((64, 64), bool)
+        pixels[y0:y1, x0:x1] = True
+        cells = mask_to_cells(pixels, tokenizer.patch_size)
+        known = torch.from_numpy(known_codes(cells))
+        masked = faces.copy()
+        masked[:, cells_to_pixels(cells, tokenizer.patch_size)] = 128
+        filled = []
+        for i, face_codes in enumerate(codes):
+            *_, last = model.sample(known_tokens=face_codes, known=known, seed=seed + 100 * index + i)
+            decoded = tokenizer.decode(last.tokens)[0]
+            filled.append(compose(decoded, faces[i], blend_alpha(cells, tokenizer.patch_size)))
+        rows += [faces, masked, np.stack(filled)]
+    return np.concatenate(rows)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--to", type=Path, required=True)
+    parser.add_argument("--infill-faces", type=int, default=8)
+    args = parser.parse_args(argv)
+    args.to.mkdir(parents=True, exist_ok=True)
+    for item in (args.run / "model").iterdir():
+        shutil.copy2(item, args.to / item.name)
+    shutil.copy2(args.run / "loss_curve.png", args.to / "loss_curve.png")
+    model = load_model(args.to)
+    *_, last = model.sample(batch_size=64, seed=2024)
+    Image.fromarray(image_grid(model.tokenizer.decode(last.tokens), columns=8)).save(args.to / "samples_64.png")
+    held_out = np.load(prepare_faces() / "val.npy")[: args.infill_faces]
+    grid = image_grid(infill_rows(model, held_out, seed=7), columns=args.infill_faces)
+    Image.fromarray(grid).save(args.to / "infill_examples.png")
+    with safe_open(args.run / "checkpoint" / "state.safetensors", "pt") as fh:
+        record = json.loads(fh.metadata()["record"])
+    summary = {
+        "steps": record["step"],
+        "positions_seen": record["positions_seen"],
+        "images_seen": record["positions_seen"] // model.schedule.seq_len,
+        "wall_minutes": round(record["wall_seconds"] / 60, 1),
+        "final_val_loss": record["val_loss"][-1],
+        "val_loss_history": record["val_loss"],
+        "parameters": sum(p.numel() for p in model.denoiser.parameters()),
+        "infill_masks": {name: list(box) for name, box in MASKS.items()},
+    }
+    atomic_write_bytes(args.to / "summary.json", json.dumps(summary, indent=1).encode())
+    print(json.dumps({k: v for k, v in summary.items() if k != "val_loss_history"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
