@@ -14,7 +14,6 @@ Output (under ``$GGM_CACHE`` or ``~/.cache/ggm``): ``faces/<name>/{train,val}.np
 import argparse
 import json
 import os
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -23,6 +22,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 from tqdm import tqdm
+
+from ggm_core.atomic import atomic_write
 
 IMAGE_SIZE = 64
 TRAIN_SEED, VAL_SEED = 0, 1_000_003  # two independent latent streams
@@ -42,18 +43,13 @@ def faces_dir(name: str = "dcgan", cache_dir: Path | str | None = None) -> Path:
 
 
 def _atomic(path: Path, write) -> None:
-    """Write ``path`` through a temporary file in the same folder, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """Write ``path`` through ``write(file)`` on a temporary file, then rename it into place."""
+
+    def to_file(tmp: str) -> None:
+        with open(tmp, "wb") as f:
             write(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_write(path, to_file)
 
 
 def load_dcgan() -> torch.nn.Module:

@@ -18,6 +18,8 @@ import time
 import zlib
 from pathlib import Path
 
+from ggm_core.atomic import atomic_write_bytes
+
 AUSTEN_NOVELS = (
     "emma",
     "mansfieldpark",
@@ -123,9 +125,7 @@ def _split_stats(paras: list[str], sources: list[str]) -> dict:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp") as f:
-        f.write(text)
-    os.replace(f.name, path)
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def prepare_text(
