@@ -50,7 +50,9 @@ def test_seed_reproduces_trajectory_and_nfe_counts(kind, per_call):
     overhead = K if kind == "two_sided" else 0  # the two-sided denoiser encodes the A stream once per sweep
     assert events[0].nfe == 0 and events[0].positions == ()
     assert len(events) == calls + 1
-    assert [e.nfe for e in events[1 :: -(-L // per_call)]] == [1 + overhead // K + s * (calls + overhead) // K for s in range(K)]
+    assert [e.nfe for e in events[1 :: -(-L // per_call)]] == [
+        1 + overhead // K + s * (calls + overhead) // K for s in range(K)
+    ]
     assert events[-1].updates_done == events[-1].total_updates == L * K
     assert events[-1].nfe == calls + overhead
     # Each event applies exactly its update to the previous canvas.

@@ -121,7 +121,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     record = {"step": 0, "train_loss": [], "val_loss": [], "wall_seconds": 0.0, "positions_seen": 0, "sync_checks": 0}
     if resume:
         if not state_path.is_file():
-            raise SystemExit(f"--resume: {state_path} does not exist (no checkpoint written yet); start without --resume")
+            raise SystemExit(
+                f"--resume: {state_path} does not exist (no checkpoint written yet); start without --resume"
+            )
         record = load_state(state_path, model.denoiser, optimizer, rngs)
         if main_process:
             print(f"resumed from {state_path} at step {record['step']}")

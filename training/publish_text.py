@@ -1,0 +1,109 @@
+"""Publish a trained text run into ``assets/``: weights, loss curve, samples and infilling examples.
+
+    python -m training.publish_text --run runs/text_austen --to assets/text_austen
+
+Samples are made by the copied (shipped) weights with fixed seeds; the model card is written by hand
+from ``summary.json``, which this script writes with the run's numbers.
+"""
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+
+from ggm_core.atomic import atomic_write_bytes
+from ggm_core.checkpoint import load_model
+from training.train_tokenizer import read_paragraphs
+
+
+def infill_examples(model, paragraphs: list[str], count: int, gap: int, seed: int) -> list[dict]:
+    """Windows of held-out text with ``gap`` tokens removed from the middle and filled by the model."""
+    L, tokenizer = model.schedule.seq_len, model.tokenizer
+    stream: list[int] = []
+    for paragraph in paragraphs:
+        stream.extend(tokenizer.encode(paragraph + "\n"))
+    examples = []
+    for index in range(count):
+        start = (index + 1) * len(stream) // (count + 2)
+        window = torch.tensor(stream[start : start + L])
+        lo = L // 2 - gap // 2
+        known = torch.ones(L, dtype=torch.bool)
+        known[lo : lo + gap] = False
+        *_, last = model.sample(known_tokens=window, known=known, seed=seed + index)
+        filled = last.tokens[0]
+        examples.append(
+            {
+                "before": tokenizer.decode(window[:lo]),
+                "original": tokenizer.decode(window[lo : lo + gap]),
+                "filled": tokenizer.decode(filled[lo : lo + gap]),
+                "after": tokenizer.decode(window[lo + gap :]),
+                "known_unchanged": bool(torch.equal(filled[known], window[known])),
+            }
+        )
+    return examples
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True)
+    parser.add_argument("--to", type=Path, required=True)
+    parser.add_argument("--val-text", type=Path, help="held-out paragraphs (default: the run's prepared val.txt)")
+    parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--gap", type=int, default=12)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    args.to.mkdir(parents=True, exist_ok=True)
+    for item in (args.run / "model").iterdir():
+        shutil.copy2(item, args.to / item.name)
+    shutil.copy2(args.run / "loss_curve.png", args.to / "loss_curve.png")
+    model = load_model(args.to)
+    with safe_open(args.run / "checkpoint" / "state.safetensors", "pt") as fh:
+        record = json.loads(fh.metadata()["record"])
+    *_, last = model.sample(batch_size=args.samples, seed=2024)
+    samples = [model.tokenizer.decode(t) for t in last.tokens]
+    val_text = (
+        args.val_text
+        or Path(model.metadata["training_config"].get("cache_dir") or "~/.cache/ggm").expanduser()
+        / "text/austen/val.txt"
+    )
+    examples = infill_examples(model, read_paragraphs(val_text), args.samples, args.gap, seed=7)
+    lines = [
+        "# Samples from the shipped weights",
+        "",
+        f"Made by `python -m training.publish_text --run {args.run} --to {args.to}`.",
+        "",
+    ]
+    lines += ["## Unconditional samples (exact sampler, seed 2024)", ""]
+    for i, text in enumerate(samples):
+        lines += [f"**Sample {i + 1}.**", "", "> " + text.replace("\n", "\n> "), ""]
+    lines += [
+        f"## Infilling ({args.gap} tokens removed from held-out *Persuasion*; ⟦model's fill⟧, then the original)",
+        "",
+    ]
+    for i, ex in enumerate(examples):
+        lines += [
+            f"**Example {i + 1}.** …{ex['before'][-300:]}⟦{ex['filled']}⟧{ex['after'][:200]}…".replace("\n", " "),
+            "",
+            f"Original: ⟦{ex['original']}⟧ — known tokens unchanged: {ex['known_unchanged']}".replace("\n", " "),
+            "",
+        ]
+    atomic_write_bytes(args.to / "SAMPLES.md", "\n".join(lines).encode())
+    summary = {
+        "steps": record["step"],
+        "positions_seen": record["positions_seen"],
+        "wall_minutes": round(record["wall_seconds"] / 60, 1),
+        "final_val_loss": record["val_loss"][-1],
+        "val_loss_history": record["val_loss"],
+        "parameters": sum(p.numel() for p in model.denoiser.parameters()),
+        "weights_bytes": (args.to / "model.safetensors").stat().st_size,
+    }
+    atomic_write_bytes(args.to / "summary.json", json.dumps(summary, indent=1).encode())
+    print(json.dumps({k: v for k, v in summary.items() if k != "val_loss_history"}, indent=1))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
