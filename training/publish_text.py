@@ -16,6 +16,7 @@ from safetensors import safe_open
 
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
+from training.prepare_text import prepare_text
 from training.train_tokenizer import read_paragraphs
 
 
@@ -65,9 +66,7 @@ def main(argv=None) -> None:
     *_, last = model.sample(batch_size=args.samples, seed=2024)
     samples = [model.tokenizer.decode(t) for t in last.tokens]
     val_text = (
-        args.val_text
-        or Path(model.metadata["training_config"].get("cache_dir") or "~/.cache/ggm").expanduser()
-        / "text/austen/val.txt"
+        args.val_text or prepare_text(cache_dir=model.metadata["training_config"].get("cache_dir") or None) / "val.txt"
     )
     examples = infill_examples(model, read_paragraphs(val_text), args.samples, args.gap, seed=7)
     lines = [
