@@ -1,6 +1,5 @@
 """Shared pieces: checkpoint specs and loading, token states and their colours, frame pacing, readouts."""
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,8 +229,3 @@ def export_dir(max_age_s: float = 3600.0) -> Path:
         except OSError:  # another worker removed it first
             pass
     return Path(tempfile.mkdtemp(dir=base))
-
-
-def env_flag(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value if value else None

@@ -183,10 +183,6 @@ def frame_text(tokenizer, tokens, states, known, newline: str = "\n") -> list[tu
     return [(p.replace("\n", newline), STATE_LABELS[int(s)]) for p, s in zip(pieces, states, strict=True) if p]
 
 
-def final_text(tokenizer, tokens, known) -> str:
-    return "".join(token_pieces(tokenizer, tokens, known))
-
-
 def known_texts(tokenizer, tokens, known) -> list[str]:
     """The text of each known run, in order (what infilling must leave intact)."""
     tokens = [int(t) for t in tokens]
