@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ggm_core.image_infill import cells_to_pixels
+from ggm_core.images import centre_square, to_rgb
 
 DISPLAY_SCALE = 4
 MASK_TINT = np.array([230, 159, 0], np.float32)  # Okabe-Ito orange
@@ -27,24 +28,10 @@ class ImageInputError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------- images in
-def _flatten(im: Image.Image) -> Image.Image:
-    """Any Pillow image → RGB; transparency is composited over white, 16-bit/float greyscale rescaled."""
-    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        a = np.asarray(im, dtype=np.float64)
-        a = a / max(a.max(), 1.0) * 255 if a.max() > 255 else a
-        im = Image.fromarray(a.clip(0, 255).astype(np.uint8))
-    if im.mode in ("P", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
-        im = im.convert("RGBA")
-    if im.mode == "RGBA":
-        im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
-    return im.convert("RGB")
-
-
 def square_resize(im: Image.Image, size: int, resample=Image.Resampling.LANCZOS) -> Image.Image:
     """Centre-crop to a square and resize to ``size``; an exact integer downscale is a box average."""
-    w, h = im.size
-    s = min(w, h)
-    box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
+    box = centre_square(im.size)
+    s = box[2] - box[0]
     if s % size == 0 and resample != Image.Resampling.NEAREST:
         return im.crop(box).reduce(s // size)  # exact for a nearest-neighbour upscale (the editor's display)
     return im.resize((size, size), resample, box=box)
@@ -61,7 +48,7 @@ def load_image_file(path: str | Path, size: int = 64) -> np.ndarray:
                 )
             im.draft("RGB", (size * 4, size * 4))  # JPEG: decode at reduced scale, fast for huge photos
             im = ImageOps.exif_transpose(im)
-            return np.asarray(square_resize(_flatten(im), size), dtype=np.uint8)
+            return np.asarray(square_resize(to_rgb(im), size), dtype=np.uint8)
     except ImageInputError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as err:
@@ -79,7 +66,7 @@ def array_to_square(array: np.ndarray, size: int = 64) -> np.ndarray:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or min(a.shape[:2]) == 0:
         raise ImageInputError(f"expected an image array, got shape {a.shape}")
-    return np.asarray(square_resize(_flatten(Image.fromarray(a)), size), dtype=np.uint8)
+    return np.asarray(square_resize(to_rgb(Image.fromarray(a)), size), dtype=np.uint8)
 
 
 def display(image: np.ndarray, scale: int = DISPLAY_SCALE) -> np.ndarray:

@@ -24,6 +24,7 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from ggm_core.atomic import atomic_write
+from ggm_core.images import centre_square, to_rgb
 
 IMAGE_SIZE = 64
 TRAIN_SEED, VAL_SEED = 0, 1_000_003  # two independent latent streams
@@ -81,20 +82,8 @@ def sample_dcgan(net: torch.nn.Module, n: int, seed: int, desc: str) -> np.ndarr
 def load_image(path: Path) -> np.ndarray:
     """Any Pillow-readable image → uint8 (64, 64, 3): RGB (alpha over white), centre-cropped, LANCZOS."""
     with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit / float greyscale → 8 bit
-            a = np.asarray(im, dtype=np.float64)
-            a = a / max(a.max(), 1.0) * 255 if a.max() > 255 else a
-            im = Image.fromarray(a.clip(0, 255).astype(np.uint8))
-        if im.mode == "P" or im.mode in ("LA", "PA") or "transparency" in im.info:
-            im = im.convert("RGBA")
-        if im.mode == "RGBA":
-            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            im = Image.alpha_composite(bg, im)
-        im = im.convert("RGB")
-        w, h = im.size
-        s = min(w, h)
-        box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
+        im = to_rgb(ImageOps.exif_transpose(im))
+        box = centre_square(im.size)
         im = im.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS, box=box)
         return np.asarray(im, dtype=np.uint8)
 
