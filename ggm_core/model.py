@@ -30,6 +30,11 @@ class GlauberModel:
                 f"tokenizer vocab_size {self.tokenizer.vocab_size} != denoiser vocab_size {cfg.vocab_size}"
             )
 
+    @property
+    def network(self) -> torch.nn.Module:
+        """The trained module (the training loop's view of every model family)."""
+        return self.denoiser
+
     def loss(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
         """Training loss on clean sequences (B, L) and the number of supervised positions."""
         return self.denoiser.training_loss(x0, self.schedule, self.noise, generator)
@@ -41,3 +46,14 @@ class GlauberModel:
         """
         schedule = self.schedule if sweeps is None else self.schedule.with_sweeps(sweeps)
         return sample(self.denoiser, schedule, self.noise, **kwargs)
+
+    def generate_tokens(self, count: int, seed: int) -> torch.Tensor:
+        """``count`` exact unconditional samples, (count, L)."""
+        *_, last = self.sample(batch_size=count, seed=seed)
+        return last.tokens
+
+    def save(self, folder, dtype: torch.dtype = torch.float32):
+        """Write a checkpoint folder (see :func:`ggm_core.checkpoint.save_model`)."""
+        from ggm_core.checkpoint import save_model  # checkpoint imports this module
+
+        return save_model(self, folder, dtype)

@@ -17,6 +17,7 @@ class TrainConfig:
     vocab_size: int = 2048  # text: BPE size
     seq_len: int = 128
     # model
+    family: str = "ggm"  # "ggm" (see training/families.py)
     denoiser: str = "two_sided"  # "two_sided" or "classic"
     d_model: int = 256
     n_layers: int = 6

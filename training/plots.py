@@ -9,7 +9,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ggm_core.atomic import atomic_write_bytes  # noqa: E402
-from ggm_core.sampler import sample_tokens  # noqa: E402
 
 
 def plot_loss_curve(record: dict, path: Path) -> None:
@@ -50,7 +49,7 @@ def image_grid(images: np.ndarray, columns: int) -> np.ndarray:
 
 def write_samples(model, tokenizer, stem: Path, count: int, seed: int) -> None:
     """Unconditional samples: ``stem.txt`` for text, ``stem.png`` (a grid) for images."""
-    tokens = sample_tokens(model.denoiser, model.schedule, model.noise, batch_size=count, seed=seed)
+    tokens = model.generate_tokens(count, seed)
     stem.parent.mkdir(parents=True, exist_ok=True)
     if getattr(tokenizer, "kind", None) == "vq":
         from PIL import Image

@@ -17,14 +17,9 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from ggm_core.checkpoint import save_model
-from ggm_core.denoisers import build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
 from training.config import TrainConfig, load_config
-from training.data import TokenData, load_data
+from training.data import load_data
+from training.families import build_model
 from training.plots import plot_loss_curve, write_samples
 from training.train_state import load_state, save_state
 
@@ -32,26 +27,13 @@ from training.train_state import load_state, save_state
 class Objective(nn.Module):
     """The loss as a module, so DistributedDataParallel sees the forward pass and syncs gradients."""
 
-    def __init__(self, model: GlauberModel) -> None:
+    def __init__(self, model) -> None:
         super().__init__()
         self.model = model
-        self.denoiser = model.denoiser
+        self.network = model.network
 
     def forward(self, x0: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, int]:
         return self.model.loss(x0, generator)
-
-
-def build_model(cfg: TrainConfig, data: TokenData) -> GlauberModel:
-    vocab = data.tokenizer.vocab_size
-    config = TransformerConfig(vocab, cfg.seq_len, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.mlp_ratio)
-    if cfg.noise == "unigram":
-        noise = NoiseDistribution.unigram([data.train], vocab)
-    elif cfg.noise == "uniform":
-        noise = NoiseDistribution.uniform(vocab)
-    else:
-        raise ValueError(f"unknown noise {cfg.noise!r}: use 'unigram' or 'uniform'")
-    schedule = GlauberSchedule(cfg.seq_len, cfg.sweeps, cfg.survival, cfg.eps)
-    return GlauberModel(build_denoiser(cfg.denoiser, config), schedule, noise, data.tokenizer)
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -63,16 +45,16 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
 
 
 @torch.no_grad()
-def validation_loss(model: GlauberModel, batches: list[torch.Tensor], device: torch.device, autocast) -> float:
+def validation_loss(model, batches: list[torch.Tensor], device: torch.device, autocast) -> float:
     """Mean loss per supervised position on fixed batches with fixed noise (comparable across evals)."""
-    model.denoiser.eval()
+    model.network.eval()
     gen = torch.Generator().manual_seed(4321)
     total, count = 0.0, 0
     for batch in batches:
         with autocast():
             loss, n = model.loss(batch.to(device), gen)
         total, count = total + loss.item() * n, count + n
-    model.denoiser.train()
+    model.network.train()
     return total / count
 
 
@@ -100,14 +82,14 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     data = load_data(cfg, out)  # every rank prepares the same deterministic data
     model = build_model(cfg, data)
     model.metadata = {"training_config": cfg.to_dict()}
-    model.denoiser.to(device).train()
+    model.network.to(device).train()
     objective = Objective(model)
     if distributed:
         objective = nn.parallel.DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == "cuda" else None
         )
-    decay = [p for n, p in model.denoiser.named_parameters() if p.dim() >= 2 and "embedding" not in n]
-    no_decay = [p for n, p in model.denoiser.named_parameters() if not (p.dim() >= 2 and "embedding" not in n)]
+    decay = [p for n, p in model.network.named_parameters() if p.dim() >= 2 and "embedding" not in n]
+    no_decay = [p for n, p in model.network.named_parameters() if not (p.dim() >= 2 and "embedding" not in n)]
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr,
@@ -124,7 +106,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             raise SystemExit(
                 f"--resume: {state_path} does not exist (no checkpoint written yet); start without --resume"
             )
-        record = load_state(state_path, model.denoiser, optimizer, rngs)
+        record = load_state(state_path, model.network, optimizer, rngs)
         if main_process:
             print(f"resumed from {state_path} at step {record['step']}")
     val_batches = data.val_batches(cfg.eval_batches, cfg.batch_size, cfg.seq_len)
@@ -136,13 +118,13 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     def checkpoint() -> None:
         if distributed:  # the ranks must hold identical weights; fail loudly if they do not
             sums = [None] * dist.get_world_size()
-            dist.all_gather_object(sums, parameter_checksum(model.denoiser))
+            dist.all_gather_object(sums, parameter_checksum(model.network))
             if len(set(sums)) != 1:
                 raise RuntimeError(f"ranks out of sync at step {record['step']}: parameter sums {sums}")
             record["sync_checks"] += 1
         if main_process:
-            save_state(state_path, model.denoiser, optimizer, rngs, record)
-            save_model(model, out / "model", dtype=getattr(torch, cfg.export_dtype))
+            save_state(state_path, model.network, optimizer, rngs, record)
+            model.save(out / "model", dtype=getattr(torch, cfg.export_dtype))
             plot_loss_curve(record, out / "loss_curve.png")
 
     if main_process:
@@ -167,7 +149,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.denoiser.parameters(), cfg.grad_clip)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.network.parameters(), cfg.grad_clip)
         optimizer.step()
         record["step"] = step + 1
         record["positions_seen"] += supervised * (dist.get_world_size() if distributed else 1)
@@ -196,7 +178,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 )
         if main_process and ((step + 1) % cfg.sample_every == 0 or last or out_of_time):
             write_samples(model, data.tokenizer, out / "samples" / f"step_{step + 1:06d}", cfg.num_samples, seed=step)
-            model.denoiser.train()
+            model.network.train()
         if (step + 1) % cfg.checkpoint_every == 0 or last or out_of_time:
             checkpoint()
         if out_of_time:

@@ -1,0 +1,42 @@
+"""The model families the training script trains, built from the config and the data.
+
+Every family offers the training loop the same small interface:
+``model.network`` (the trained ``nn.Module``), ``model.loss(x0, generator)`` returning the mean loss
+and the number of supervised positions, ``model.generate_tokens(count, seed)`` for the periodic
+samples, ``model.save(folder, dtype)`` and ``model.tokenizer``.
+"""
+
+from ggm_core.denoisers import build_denoiser
+from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.model import GlauberModel
+from ggm_core.noise import NoiseDistribution
+from ggm_core.schedule import GlauberSchedule
+from training.config import TrainConfig
+from training.data import TokenData
+
+
+def backbone_config(cfg: TrainConfig, data: TokenData) -> TransformerConfig:
+    return TransformerConfig(
+        data.tokenizer.vocab_size, cfg.seq_len, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.mlp_ratio
+    )
+
+
+def build_ggm(cfg: TrainConfig, data: TokenData) -> GlauberModel:
+    vocab = data.tokenizer.vocab_size
+    if cfg.noise == "unigram":
+        noise = NoiseDistribution.unigram([data.train], vocab)
+    elif cfg.noise == "uniform":
+        noise = NoiseDistribution.uniform(vocab)
+    else:
+        raise ValueError(f"unknown noise {cfg.noise!r}: use 'unigram' or 'uniform'")
+    schedule = GlauberSchedule(cfg.seq_len, cfg.sweeps, cfg.survival, cfg.eps)
+    return GlauberModel(build_denoiser(cfg.denoiser, backbone_config(cfg, data)), schedule, noise, data.tokenizer)
+
+
+FAMILIES = {"ggm": build_ggm}
+
+
+def build_model(cfg: TrainConfig, data: TokenData):
+    if cfg.family not in FAMILIES:
+        raise ValueError(f"unknown model family {cfg.family!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[cfg.family](cfg, data)
