@@ -1,6 +1,7 @@
 """Checkpoint folders: ``model.safetensors`` + ``config.json`` (+ tokenizer files), local or on the Hub.
 
-config.json holds the denoiser kind and sizes, the schedule, μ, the tokenizer kind and free-form
+config.json holds the model family ("ggm", the default when absent, or "md4": the masked diffusion
+baseline), the denoiser kind and sizes, for GGM the schedule and μ, the tokenizer kind and free-form
 metadata. Weights are read with safetensors only (never pickle). Files are written atomically.
 """
 
@@ -15,6 +16,7 @@ from safetensors.torch import load_file
 from ggm_core.atomic import atomic_save_safetensors, atomic_write_bytes
 from ggm_core.denoisers import build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
 from ggm_core.model import GlauberModel
 from ggm_core.noise import NoiseDistribution
 from ggm_core.schedule import GlauberSchedule
@@ -33,7 +35,9 @@ class CheckpointError(ValueError):
         self.path = path
 
 
-def save_model(model: GlauberModel, folder: str | Path, dtype: torch.dtype = torch.float32) -> Path:
+def save_model(
+    model: GlauberModel | MaskedDiffusionModel, folder: str | Path, dtype: torch.dtype = torch.float32
+) -> Path:
     """Write the checkpoint folder (weights, tokenizer, then config). ``dtype=torch.float16`` halves the size."""
     folder = Path(folder)
     weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.denoiser.state_dict().items()}
@@ -42,9 +46,12 @@ def save_model(model: GlauberModel, folder: str | Path, dtype: torch.dtype = tor
         model.tokenizer.save(folder)
     config = {
         "format_version": FORMAT_VERSION,
+        "family": "md4" if isinstance(model, MaskedDiffusionModel) else "ggm",
         "denoiser": {"kind": model.denoiser.kind, **model.denoiser.config.to_dict()},
-        "schedule": model.schedule.to_dict(),
-        "noise": model.noise.to_dict(),
+    }
+    if isinstance(model, GlauberModel):
+        config |= {"schedule": model.schedule.to_dict(), "noise": model.noise.to_dict()}
+    config |= {
         "tokenizer": {"kind": model.tokenizer.kind if model.tokenizer is not None else "none"},
         "metadata": model.metadata,
     }
@@ -101,17 +108,25 @@ def load_tokenizer(kind: str, folder: Path):
         raise CheckpointError(folder, f"{kind} tokenizer: {err}") from err
 
 
-def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> GlauberModel:
+def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> GlauberModel | MaskedDiffusionModel:
     """Load a checkpoint folder or Hub repo; raises :class:`CheckpointError` naming the bad file."""
     folder = resolve_checkpoint(path_or_repo)
     config = _read_config(folder)
     config_path = folder / CONFIG_FILE
+    family = config.get("family", "ggm")
     try:
         denoiser_cfg = dict(config["denoiser"])
         kind = denoiser_cfg.pop("kind")
-        denoiser = build_denoiser(kind, TransformerConfig(**denoiser_cfg))
-        schedule = GlauberSchedule.from_dict(config["schedule"])
-        noise = NoiseDistribution.from_dict(config["noise"])
+        if family == "ggm":
+            denoiser = build_denoiser(kind, TransformerConfig(**denoiser_cfg))
+            schedule = GlauberSchedule.from_dict(config["schedule"])
+            noise = NoiseDistribution.from_dict(config["noise"])
+        elif family == "md4":
+            if kind != MaskedDenoiser.kind:
+                raise ValueError(f"denoiser kind {kind!r} is not {MaskedDenoiser.kind!r}")
+            denoiser = MaskedDenoiser(TransformerConfig(**denoiser_cfg))
+        else:
+            raise ValueError(f"unknown model family {family!r}; known: 'ggm', 'md4'")
         tokenizer_kind = config["tokenizer"]["kind"]
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(config_path, f"invalid config ({err.__class__.__name__}: {err})") from err
@@ -136,8 +151,12 @@ def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> 
             )
     denoiser.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     tokenizer = load_tokenizer(tokenizer_kind, folder)
+    metadata = config.get("metadata", {})
     try:
-        model = GlauberModel(denoiser.to(device).eval(), schedule, noise, tokenizer, config.get("metadata", {}))
+        if family == "md4":
+            model = MaskedDiffusionModel(denoiser.to(device).eval(), tokenizer, metadata)
+        else:
+            model = GlauberModel(denoiser.to(device).eval(), schedule, noise, tokenizer, metadata)
     except ValueError as err:
         raise CheckpointError(config_path, str(err)) from err
     return model
