@@ -17,13 +17,13 @@ class TrainConfig:
     vocab_size: int = 2048  # text: BPE size
     seq_len: int = 128
     # model
-    family: str = "ggm"  # "ggm" (see training/families.py)
-    denoiser: str = "two_sided"  # "two_sided" or "classic"
+    family: str = "ggm"  # "ggm", "md4" (masked diffusion baseline) or "judge" (GPT-2 scorer); see training/families.py
+    denoiser: str = "two_sided"  # GGM: "two_sided" or "classic"
     d_model: int = 256
     n_layers: int = 6
     n_heads: int = 4
     mlp_ratio: int = 4
-    # process
+    # process (GGM only)
     sweeps: int = 2
     survival: str = "cosine"
     eps: float = 1e-3

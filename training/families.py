@@ -8,11 +8,13 @@ samples, ``model.save(folder, dtype)`` and ``model.tokenizer``.
 
 from ggm_core.denoisers import build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
 from ggm_core.model import GlauberModel
 from ggm_core.noise import NoiseDistribution
 from ggm_core.schedule import GlauberSchedule
 from training.config import TrainConfig
 from training.data import TokenData
+from training.judge import build_judge
 
 
 def backbone_config(cfg: TrainConfig, data: TokenData) -> TransformerConfig:
@@ -33,7 +35,12 @@ def build_ggm(cfg: TrainConfig, data: TokenData) -> GlauberModel:
     return GlauberModel(build_denoiser(cfg.denoiser, backbone_config(cfg, data)), schedule, noise, data.tokenizer)
 
 
-FAMILIES = {"ggm": build_ggm}
+def build_md4(cfg: TrainConfig, data: TokenData) -> MaskedDiffusionModel:
+    """The masked diffusion baseline (MD4, linear schedule) on the same backbone; ignores the GGM fields."""
+    return MaskedDiffusionModel(MaskedDenoiser(backbone_config(cfg, data)), data.tokenizer)
+
+
+FAMILIES = {"ggm": build_ggm, "md4": build_md4, "judge": build_judge}
 
 
 def build_model(cfg: TrainConfig, data: TokenData):

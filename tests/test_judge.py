@@ -1,0 +1,182 @@
+"""The autoregressive judge, the text metrics and the quality benchmark command, on tiny models."""
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import GPT2LMHeadModel
+
+from ggm_core.text_tokenizer import TextTokenizer
+from training.benchmark_quality import COLUMNS, FACE_COLUMNS
+from training.benchmark_quality import main as benchmark_main
+from training.config import load_config
+from training.image_metrics import frechet_distance, frechet_distance_from_stats, vq_features
+from training.judge import (
+    JudgeModel,
+    generative_perplexity,
+    gpt2_config,
+    load_judge,
+    unigram_entropy,
+)
+from training.judge import (
+    main as judge_main,
+)
+from training.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "training" / "configs" / "tiny_text.toml"
+
+
+def tiny_judge(vocab_size=16, seq_len=16, tokenizer=None, seed=0) -> JudgeModel:
+    torch.manual_seed(seed)
+    return JudgeModel(GPT2LMHeadModel(gpt2_config(vocab_size, seq_len, 32, 2, 2)), tokenizer, vocab_size)
+
+
+def test_loss_falls_on_a_repeated_corpus_and_samples_are_seeded():
+    judge = tiny_judge()
+    pattern = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 2])
+    x0 = torch.stack([pattern.roll(-shift) for shift in range(8)])
+    optimizer = torch.optim.AdamW(judge.network.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss, supervised = judge.loss(x0, torch.Generator())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert supervised == x0.numel()
+    assert losses[-1] < 0.5 * losses[0], losses[::10]
+    a, b = judge.generate_tokens(3, seed=7), judge.generate_tokens(3, seed=7)
+    assert torch.equal(a, b) and a.shape == (3, 16) and a.min() >= 0 and a.max() < 16
+    assert not torch.equal(a, judge.generate_tokens(3, seed=8))
+
+
+def test_save_load_round_trip_gives_identical_logits(tmp_path):
+    tokenizer = TextTokenizer.load(ROOT / "assets" / "text_austen")
+    judge = tiny_judge(tokenizer.vocab_size, 24, tokenizer)
+    judge.metadata = {"training_config": {"seq_len": 24}}
+    judge.save(tmp_path / "judge")
+    loaded = load_judge(tmp_path / "judge")
+    tokens = torch.tensor([tokenizer.encode("It is a truth universally acknowledged, that a single man")[:24]])
+    with torch.no_grad():
+        assert torch.equal(judge.network.eval()(input_ids=tokens).logits, loaded.network(input_ids=tokens).logits)
+    assert loaded.metadata == judge.metadata and loaded.vocab_size == tokenizer.vocab_size
+    assert loaded.tokenizer.decode(tokens[0]) == tokenizer.decode(tokens[0])
+    assert not list(tmp_path.glob(".judge.*")), "the temporary folder is removed"
+
+
+def test_generative_perplexity_is_exp_of_the_hand_computed_mean_nll():
+    judge = tiny_judge(seed=1)
+    judge.network.eval()
+    tokens = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8], [8, 8, 0, 15, 2, 2, 9, 1]])
+    nll = []
+    with torch.no_grad():  # one prefix at a time: the start token, then the tokens before position j
+        for row in tokens:
+            for j in range(len(row)):
+                prefix = torch.cat([torch.tensor([judge.start_token]), row[:j]]).unsqueeze(0)
+                logits = judge.network(input_ids=prefix).logits[0, -1, : judge.vocab_size].double()
+                nll.append(-torch.log_softmax(logits, -1)[row[j]].item())
+    expected = math.exp(sum(nll) / len(nll))
+    assert generative_perplexity(judge, tokens) == pytest.approx(expected, rel=1e-5)
+    assert generative_perplexity(judge, [tokens[:1], tokens[1:]]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_unigram_entropy_of_a_known_token_list():
+    # frequencies 1/2, 1/4, 1/4: H = 1.5 ln 2 nats
+    assert unigram_entropy(torch.tensor([[0, 0, 1, 2]])) == pytest.approx(1.5 * math.log(2), abs=1e-12)
+    assert unigram_entropy([torch.tensor([[7, 7]]), torch.tensor([[3, 9]])]) == pytest.approx(1.5 * math.log(2))
+    assert unigram_entropy(torch.full((2, 5), 4)) == 0.0
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    lines = []
+    for i in range(300):
+        lines.append(f"It is a truth universally acknowledged, that a single man number {i} must be in want of a wife.")
+        lines.append(f"Emma Woodhouse, handsome, clever, and rich, had lived {i % 30} years in the world.")
+        lines.append("")
+    (folder / "book.txt").write_text("\n".join(lines))
+    return folder
+
+
+def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    common = ["--config", str(TINY), "--corpus", str(corpus), "--threads", "1", "--max-steps", "8"]
+    common += ["--eval-every", "8", "--sample-every", "8", "--checkpoint-every", "8"]
+    cfg, _ = load_config([*common, "--out-dir", str(tmp_path / "ggm")])
+    train(cfg)
+    judge_args = [*common, "--family", "judge", "--out-dir", str(tmp_path / "judge")]
+    judge_main([*judge_args, "--tokenizer-from", str(tmp_path / "ggm" / "model")])
+    out = tmp_path / "bench"
+    benchmark_main(
+        ["--ggm", str(tmp_path / "ggm" / "model"), "--judge", str(tmp_path / "judge" / "model")]
+        + ["--samples", "4", "--budgets", "16", "64", "--out", str(out), "--device", "cpu"]
+    )
+    with open(out / "results.csv") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == COLUMNS
+    assert [(r["model"], r["budget"]) for r in rows] == [
+        ("GGM two-sided", "16"),
+        ("GGM two-sided", "64"),
+        ("GGM two-sided", "exact"),
+        ("real text (held-out)", ""),
+    ]
+    # L = 32, 2 sweeps, one context encoding per sweep: exact = 2·33 calls; budgets are met
+    assert [float(r["network_calls"]) for r in rows[:3]] == [16, 34, 66]
+    for r in rows:
+        assert 1 < float(r["gen_perplexity"]) < 1e4 and float(r["unigram_entropy_nats"]) > 0
+    assert rows[0]["train_rate_source"] == "training record" and float(rows[0]["train_positions_per_second"]) > 0
+    assert (out / "perplexity_vs_calls.png").stat().st_size > 1000
+    assert (out / "results.md").read_text().count("| GGM two-sided |") == 3
+    assert len(list((out / "samples").glob("*.txt"))) == 3
+
+
+def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
+    mu_a, mu_b = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0, 1.0, 0.0])
+    var_a, var_b = torch.tensor([1.0, 4.0, 9.0]), torch.tensor([4.0, 4.0, 1.0])
+    expected = (mu_a - mu_b).square().sum() + (var_a.sqrt() - var_b.sqrt()).square().sum()  # 5 + 1 + 0 + 4
+    got = frechet_distance_from_stats(mu_a, torch.diag(var_a), mu_b, torch.diag(var_b))
+    assert got == pytest.approx(float(expected), abs=1e-9)
+    feats = torch.randn(200, 5, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert frechet_distance(feats, feats) == pytest.approx(0.0, abs=1e-8)
+    rotated = feats @ torch.linalg.qr(torch.randn(5, 5, dtype=torch.float64))[0] + 3
+    assert frechet_distance(feats, rotated) == pytest.approx(frechet_distance(rotated, feats), rel=1e-6)
+
+
+def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
+    """A tiny face GGM over a tiny VQ tokenizer; random images stand in for the face data set."""
+    from ggm_core import ClassicDenoiser, GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
+    from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
+    from training import benchmark_quality
+
+    torch.manual_seed(0)
+    tokenizer = ImageTokenizer(VQAutoencoder(VQConfig(codebook_size=16, code_dim=4, channels=(4, 8, 8))).eval())
+    assert vq_features(tokenizer, np.zeros((3, 64, 64, 3), np.uint8)).shape == (3, 4 * 16)
+    config = TransformerConfig(vocab_size=16, seq_len=256, d_model=16, n_layers=1, n_heads=2)
+    model = GlauberModel(ClassicDenoiser(config), GlauberSchedule(256, 1), NoiseDistribution.uniform(16), tokenizer)
+    model.save(tmp_path / "faces")
+    rng = np.random.default_rng(0)
+    fake = (rng.integers(0, 256, (6, 64, 64, 3), dtype=np.uint8), rng.integers(0, 256, (6, 64, 64, 3), np.uint8))
+    monkeypatch.setattr(benchmark_quality, "real_faces", lambda model, count, seed: fake)
+    out = tmp_path / "bench"
+    rows = benchmark_main(
+        ["--faces", str(tmp_path / "faces"), "--face-samples", "6", "--budgets", "64", "--train-steps", "1"]
+        + ["--out", str(out), "--device", "cpu", "--keep-samples", "4"]
+    )
+    assert [(r["model"], r["budget"]) for r in rows] == [
+        ("GGM classic (faces)", "64"),
+        ("GGM classic (faces)", "exact"),
+        ("real held-out faces", ""),
+        ("VQ reconstructions of them", ""),
+    ]
+    assert [r["network_calls"] for r in rows[:2]] == [64, 256]  # classic: one call per position group
+    assert all(r["frechet_vq"] >= 0 for r in rows)
+    assert rows[0]["train_rate_source"].startswith("measured here")
+    with open(out / "faces_results.csv") as fh:
+        assert csv.DictReader(fh).fieldnames == FACE_COLUMNS
+    assert (out / "frechet_vs_calls.png").is_file() and len(list((out / "samples").glob("*.png"))) == 2

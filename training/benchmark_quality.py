@@ -1,0 +1,446 @@
+"""Sample quality against sampling cost: generative perplexity under the judge, unigram entropy and speed.
+
+    python -m training.benchmark_quality --ggm assets/text_austen --md4 runs/md4_austen/model \\
+        --judge runs/judge_austen/model --samples 32
+    python -m training.benchmark_quality --faces runs/faces/model --face-samples 1000    # faces only
+
+For every model and network-call budget N (default 16 … 512) and the exact setting, draws ``--samples``
+unconditional samples and scores them with the judge (training/judge.py). A GGM meets a budget through
+the sampler's ``positions_per_call`` (the smallest value whose call count fits N; exact: 1); MD4 runs
+``steps=N`` (exact: ``steps=None``). The table reports the calls actually made. A reference row scores
+as many held-out real windows (the judge's validation split). Writes ``results.csv``, ``results.md``,
+``perplexity_vs_calls.png`` and the decoded ``samples/`` to ``--out`` (default runs/benchmark_quality).
+
+``--faces`` does the same for a face model with the Fréchet distance on the VQ encoder's features
+(training/image_metrics.py) against real training faces, with two floors: held-out real faces, and
+their VQ reconstructions. It writes ``faces_results.csv``, ``faces_results.md``,
+``frechet_vs_calls.png`` and sample grids.
+
+Training speed (supervised positions per second) comes from the run's record when there is one: the
+model folder's ``summary.json``, else ``../checkpoint/state.safetensors`` (positions seen / wall time,
+evaluations and checkpoints included, on the machine that trained it); otherwise it is measured here
+over a few optimiser steps on random tokens with learning rate 0 (the weights do not change).
+"""
+
+import argparse
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.ticker import LogFormatter, NullFormatter, ScalarFormatter  # noqa: E402
+from safetensors import safe_open  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from ggm_core.atomic import atomic_write, atomic_write_bytes  # noqa: E402
+from ggm_core.checkpoint import load_model, resolve_checkpoint  # noqa: E402
+from ggm_core.masked_diffusion import MaskedDiffusionModel  # noqa: E402
+from ggm_core.model import GlauberModel  # noqa: E402
+from training.judge import JudgeModel, generative_perplexity, load_judge, unigram_entropy  # noqa: E402
+
+BUDGETS = (16, 32, 64, 128, 256, 512)
+SPEED = ["seconds_per_sample", "calls_per_second", "train_positions_per_second", "train_rate_source"]
+RUN = ["samples", "batch_size", "checkpoint", "device"]
+COLUMNS = ["model", "setting", "budget", "network_calls", "gen_perplexity", "unigram_entropy_nats", *SPEED, *RUN]
+FACE_COLUMNS = ["model", "setting", "budget", "network_calls", "frechet_vq", *SPEED, *RUN]
+COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]  # Okabe-Ito
+
+
+@dataclass
+class Setting:
+    label: str  # e.g. "ppc=8" or "steps=64" or "exact"
+    budget: str  # "16" … or "exact"
+    kwargs: dict
+
+
+def ggm_positions_per_call(model: GlauberModel, budget: int) -> int:
+    """The smallest ``positions_per_call`` whose sample costs at most ``budget`` network calls.
+
+    A sweep costs the denoiser's per-sweep overhead (the two-sided one encodes the sweep's
+    right-hand context once) plus ceil(L / positions_per_call) calls. Budgets below one call per
+    position group per sweep get one group per sweep.
+    """
+    L, sweeps = model.schedule.seq_len, model.schedule.sweeps
+    device = next(model.denoiser.parameters()).device
+    with torch.no_grad():
+        canvas = torch.zeros(1, L, dtype=torch.long, device=device)
+        overhead = model.denoiser.begin_sweep(canvas, 0, model.schedule).network_calls
+    for ppc in range(1, L + 1):
+        if sweeps * (overhead + math.ceil(L / ppc)) <= budget:
+            return ppc
+    return L
+
+
+def settings_for(model, budgets) -> list[Setting]:
+    """The sampler options per budget, then the exact setting."""
+    if isinstance(model, GlauberModel):
+        out = []
+        for budget in budgets:
+            ppc = ggm_positions_per_call(model, budget)
+            out.append(Setting("exact" if ppc == 1 else f"ppc={ppc}", str(budget), {"positions_per_call": ppc}))
+        return [*out, Setting("exact", "exact", {"positions_per_call": 1})]
+    return [*(Setting(f"steps={b}", str(b), {"steps": b}) for b in budgets), Setting("exact", "exact", {"steps": None})]
+
+
+def generate(model, samples: int, batch_size: int, seed: int, kwargs: dict) -> tuple[torch.Tensor, float, float, int]:
+    """``samples`` unconditional samples in runs of ``batch_size``.
+
+    Returns the samples (N, L), the mean network calls per run, the wall seconds and the total calls.
+    """
+    tokens, calls, seconds = [], [], 0.0
+    for index, start in enumerate(range(0, samples, batch_size)):
+        count = min(batch_size, samples - start)
+        began = time.perf_counter()
+        *_, last = model.sample(batch_size=count, seed=seed + index, **kwargs)
+        seconds += time.perf_counter() - began
+        tokens.append(last.tokens)
+        calls.append(last.nfe)
+    return torch.cat(tokens), sum(calls) / len(calls), seconds, sum(calls)
+
+
+def recorded_training_rate(folder: Path) -> tuple[float, str] | None:
+    """Positions per second from the model folder's ``summary.json`` or the run's training state, if any."""
+    summary = folder / "summary.json"
+    if summary.is_file():
+        data = json.loads(summary.read_text())
+        if data.get("positions_seen") and data.get("wall_minutes"):
+            return data["positions_seen"] / (60 * data["wall_minutes"]), "summary.json"
+    state = folder.parent / "checkpoint" / "state.safetensors"
+    if state.is_file():
+        with safe_open(state, "pt") as fh:
+            record = json.loads(fh.metadata()["record"])
+        if record.get("positions_seen") and record.get("wall_seconds"):
+            return record["positions_seen"] / record["wall_seconds"], "training record"
+    return None
+
+
+def measured_training_rate(model, seq_len: int, vocab_size: int, batch_size: int, steps: int) -> float:
+    """Supervised positions per second over ``steps`` optimiser steps after one warm-up step (lr 0)."""
+    network = model.network
+    device = next(network.parameters()).device
+    optimizer = torch.optim.AdamW(network.parameters(), lr=0.0, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(0)
+    network.train()
+    positions, elapsed = 0, 0.0
+    for step in range(steps + 1):
+        x0 = torch.randint(vocab_size, (batch_size, seq_len), generator=gen).to(device)
+        began = time.perf_counter()
+        loss, supervised = model.loss(x0, gen)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if step > 0:
+            positions, elapsed = positions + supervised, elapsed + time.perf_counter() - began
+    optimizer.zero_grad(set_to_none=True)
+    network.eval()
+    return positions / elapsed
+
+
+def heldout_windows(judge: JudgeModel, judge_folder: Path, count: int, seq_len: int) -> torch.Tensor:
+    """``count`` fixed windows of the judge's held-out split, tokenized with the judge's tokenizer."""
+    from training.config import TrainConfig
+    from training.data import load_text
+
+    saved = judge.metadata.get("training_config")
+    if not saved:
+        raise SystemExit(f"{judge_folder}: the judge records no training_config, so its held-out split is unknown")
+    cfg = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved})
+    data = load_text(cfg, judge_folder)  # the folder holds tokenizer.json, so nothing is retrained
+    return data.val_batches(1, count, seq_len)[0]
+
+
+def bpe_model_of(folder: Path) -> dict:
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: the judge can only score models that ship their BPE tokenizer")
+    return json.loads(path.read_text())["model"]
+
+
+def model_label(model, taken: set[str], folder: Path) -> str:
+    if isinstance(model, GlauberModel):
+        label = "GGM " + model.denoiser.kind.replace("_", "-")
+    elif isinstance(model, MaskedDiffusionModel):
+        label = "MD4"
+    else:
+        label = type(model).__name__
+    return label if label not in taken else f"{label} ({folder.name})"
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in text.lower()).strip("_")
+
+
+def table_cell(row: dict, key: str, spec: str) -> str:
+    return "" if row.get(key) in (None, "") else format(row[key], spec)
+
+
+def format_table(rows: list[dict], metrics: list[tuple[str, str, str]]) -> str:
+    """A markdown table: model, setting, budget, calls, the ``(header, key, format)`` metrics, speed."""
+    heads = ["model", "setting", "budget", "network calls", *(h for h, _, _ in metrics)]
+    heads += ["s / sample", "calls / s", "train positions / s"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for r in rows:
+        train = table_cell(r, "train_positions_per_second", ",.0f")
+        if train:
+            train += f" ({r['train_rate_source']})"
+        cells = [r["model"], r["setting"], r["budget"], table_cell(r, "network_calls", ".0f")]
+        cells += [table_cell(r, key, spec) for _, key, spec in metrics]
+        cells += [table_cell(r, "seconds_per_sample", ".3f"), table_cell(r, "calls_per_second", ".1f"), train]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows({k: r.get(k, "") for k in columns} for r in rows)
+
+    atomic_write(path, write)
+
+
+def plot_against_calls(rows: list[dict], key: str, references: list[tuple[str, float]], ylabel: str, path: Path):
+    """``key`` against network calls, one line per model (★ = exact); references as horizontal lines."""
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    for colour, name in zip(COLOURS * 4, models, strict=False):
+        points = sorted({(r["network_calls"], r[key]) for r in rows if r["model"] == name})
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, "o-", color=colour, lw=1.8, ms=4, label=name)
+        exact = [r for r in rows if r["model"] == name and r["budget"] == "exact"]
+        if exact:
+            ax.plot(exact[0]["network_calls"], exact[0][key], "*", color=colour, ms=13, mec="black")
+    for (label, value), style in zip(references, ["--", ":", "-."], strict=False):
+        ax.axhline(value, color="black", ls=style, lw=1.2, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(LogFormatter())
+    ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    ax.set_xlabel("network calls per sample (batched)")
+    ax.set_ylabel(ylabel)
+    ax.set_title("closer to the real data is better; ★ = exact sampler", fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    plt.close(fig)
+
+
+def sample_rows(models, args, samples: int, batch_size: int, score: Callable, save: Callable) -> list[dict]:
+    """One row per model and setting: ``score(tokens)`` (a dict of metrics), calls and speed.
+
+    A setting that repeats an earlier one of the same model (a budget above the exact cost) reuses its
+    result. ``save(label, setting, tokens, model)`` writes a few decoded samples.
+    """
+    rows, done = [], {}
+    jobs = [(label, folder, model, s) for label, folder, model in models for s in settings_for(model, args.budgets)]
+    bar = tqdm(jobs, desc="sampling", dynamic_ncols=True)
+    for label, folder, model, setting in bar:
+        bar.set_postfix_str(f"{label} {setting.label} (budget {setting.budget})")
+        key = (label, json.dumps(setting.kwargs, sort_keys=True))
+        if key not in done:
+            tokens, calls, seconds, total_calls = generate(model, samples, batch_size, args.seed, setting.kwargs)
+            done[key] = {
+                "network_calls": calls,
+                **score(tokens),
+                "seconds_per_sample": seconds / samples,
+                "calls_per_second": total_calls / seconds,
+            }
+            save(label, setting, tokens, model)
+        row = {"model": label, "setting": setting.label, "budget": setting.budget, "checkpoint": str(folder)}
+        rows.append({**row, **done[key], "samples": samples, "batch_size": batch_size, "device": str(args.device)})
+    bar.close()
+    for label, folder, model in models:
+        rate = recorded_training_rate(folder)
+        if rate is None:
+            config = model.network.config
+            batch = model.metadata.get("training_config", {}).get("batch_size", 16)
+            rate = (
+                measured_training_rate(model, config.seq_len, config.vocab_size, batch, args.train_steps),
+                f"measured here, {args.train_steps} steps of batch {batch}",
+            )
+        for row in rows:
+            if row["model"] == label:
+                row["train_positions_per_second"], row["train_rate_source"] = rate
+    return rows
+
+
+def load_models(paths, device) -> list[tuple[str, Path, object]]:
+    models, taken = [], set()
+    for path in paths:
+        folder = resolve_checkpoint(path)
+        model = load_model(folder, device)
+        label = model_label(model, taken, folder)
+        taken.add(label)
+        models.append((label, folder, model))
+    return models
+
+
+def text_benchmark(args) -> list[dict]:
+    out, judge_folder = Path(args.out), Path(args.judge)
+    judge = load_judge(judge_folder, args.device)
+    judge_bpe = bpe_model_of(judge_folder)
+    paths = [p for p in (args.ggm, args.ggm_classic, args.md4) if p]
+    for path in paths:
+        if bpe_model_of(resolve_checkpoint(path)) != judge_bpe:
+            raise SystemExit(
+                f"{path}/tokenizer.json differs from the judge's: train the judge with "
+                f"python -m training.judge --tokenizer-from {path} so the perplexities compare"
+            )
+    models = load_models(paths, args.device)
+    batch_size = args.batch_size or args.samples
+
+    def score(tokens):
+        return {"gen_perplexity": generative_perplexity(judge, tokens), "unigram_entropy_nats": unigram_entropy(tokens)}
+
+    def save(label, setting, tokens, model):
+        text = "\n\n".join(
+            f"--- sample {i} ---\n{model.tokenizer.decode(t)}" for i, t in enumerate(tokens[: args.keep_samples])
+        )
+        atomic_write_bytes(out / "samples" / f"{slug(label)}_{slug(setting.label)}.txt", text.encode())
+
+    rows = sample_rows(models, args, args.samples, batch_size, score, save)
+    seq_len = max(model.network.config.seq_len for _, _, model in models)
+    windows = heldout_windows(judge, judge_folder, args.samples, seq_len)
+    reference = {"model": "real text (held-out)", "setting": "", "budget": "", **score(windows)}
+    reference |= {"checkpoint": str(judge_folder), "samples": args.samples, "device": str(args.device)}
+    note = (
+        f"{args.samples} samples per row in runs of {batch_size}, device {args.device}, torch {torch.__version__}; "
+        f"judge {judge_folder} (its perplexity on {args.samples} held-out windows: {reference['gen_perplexity']:.1f}). "
+        "Entropy: nats, of the token frequencies pooled over a row's samples."
+    )
+    table = format_table(
+        [*rows, reference],
+        [("gen. perplexity", "gen_perplexity", ".1f"), ("unigram entropy (nats)", "unigram_entropy_nats", ".3f")],
+    )
+    print(note, table, sep="\n")
+    write_csv([*rows, reference], COLUMNS, out / "results.csv")
+    atomic_write_bytes(out / "results.md", f"{note}\n\n{table}\n".encode())
+    plot_against_calls(
+        rows,
+        "gen_perplexity",
+        [("held-out real text", reference["gen_perplexity"])],
+        "generative perplexity under the judge",
+        out / "perplexity_vs_calls.png",
+    )
+    print(f"wrote {out / 'results.csv'}, {out / 'results.md'}, {out / 'perplexity_vs_calls.png'}")
+    return [*rows, reference]
+
+
+def real_faces(model, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` held-out faces and ``count`` training faces (a seeded subset) of the model's face data."""
+    from training.config import TrainConfig
+    from training.prepare_faces import prepare_faces
+
+    saved = model.metadata.get("training_config", {})
+    cfg = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved})
+    cache, source = (Path(cfg.cache_dir) if cfg.cache_dir else None), Path(cfg.faces)
+    folder = prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
+    val, train = np.load(folder / "val.npy", mmap_mode="r"), np.load(folder / "train.npy", mmap_mode="r")
+    if count > len(val):
+        raise SystemExit(f"--face-samples {count} exceeds the {len(val)} held-out faces")
+    pick = np.sort(np.random.default_rng(seed).choice(len(train), count, replace=False))
+    return np.asarray(val[:count]), np.asarray(train[pick])
+
+
+def faces_benchmark(args) -> list[dict]:
+    from PIL import Image
+
+    from training.image_metrics import frechet_distance, vq_features
+    from training.plots import image_grid
+
+    out = Path(args.out)
+    models = load_models([args.faces], args.device)
+    _, _, first = models[0]
+    tokenizer = first.tokenizer
+    if getattr(tokenizer, "kind", None) != "vq":
+        raise SystemExit(f"{args.faces} is not a face model (its tokenizer is not the VQ image tokenizer)")
+    count = args.face_samples
+    held_out, train = real_faces(first, count, args.seed)
+    train_features = vq_features(tokenizer, train)
+
+    def score(codes):
+        return {"frechet_vq": frechet_distance(vq_features(tokenizer, tokenizer.decode(codes)), train_features)}
+
+    def save(label, setting, codes, model):
+        grid = image_grid(tokenizer.decode(codes[: args.keep_samples]), columns=4)
+        path = out / "samples" / f"faces_{slug(label)}_{slug(setting.label)}.png"
+        atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="png"))
+
+    rows = sample_rows(
+        [(f"{label} (faces)", f, m) for label, f, m in models], args, count, args.batch_size or count, score, save
+    )
+    floors = [
+        ("real held-out faces", frechet_distance(vq_features(tokenizer, held_out), train_features)),
+        (
+            "VQ reconstructions of them",
+            frechet_distance(vq_features(tokenizer, tokenizer.decode(tokenizer.encode(held_out))), train_features),
+        ),
+    ]
+    references = [
+        {"model": name, "setting": "", "budget": "", "frechet_vq": value, "samples": count, "device": str(args.device)}
+        for name, value in floors
+    ]
+    note = (
+        f"{count} samples per row, Fréchet distance on VQ encoder features (4×4-pooled) against {count} training "
+        f"faces; device {args.device}, torch {torch.__version__}."
+    )
+    table = format_table([*rows, *references], [("Fréchet (VQ features)", "frechet_vq", ".2f")])
+    print(note, table, sep="\n")
+    write_csv([*rows, *references], FACE_COLUMNS, out / "faces_results.csv")
+    atomic_write_bytes(out / "faces_results.md", f"{note}\n\n{table}\n".encode())
+    plot_against_calls(
+        rows, "frechet_vq", floors, "Fréchet distance (VQ encoder features)", out / "frechet_vs_calls.png"
+    )
+    print(f"wrote {out / 'faces_results.csv'}, {out / 'faces_results.md'}, {out / 'frechet_vs_calls.png'}")
+    return [*rows, *references]
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ggm", help="a GGM text checkpoint (e.g. assets/text_austen, two-sided)")
+    parser.add_argument("--ggm-classic", help="a second GGM text checkpoint (e.g. one with the classic denoiser)")
+    parser.add_argument("--md4", help="a masked diffusion (MD4) text checkpoint, e.g. runs/md4_austen/model")
+    parser.add_argument("--judge", help="the judge checkpoint for the text models, e.g. runs/judge_austen/model")
+    parser.add_argument("--samples", type=int, default=32, help="text samples per setting")
+    parser.add_argument("--faces", help="a face GGM checkpoint: run the Fréchet benchmark on it")
+    parser.add_argument("--face-samples", type=int, default=1000, help="face samples per setting (≤ held-out faces)")
+    parser.add_argument("--batch-size", type=int, default=0, help="samples per sampler run; 0 = all at once")
+    parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 = torch's default")
+    parser.add_argument("--train-steps", type=int, default=5, help="steps to measure training speed without a record")
+    parser.add_argument("--keep-samples", type=int, default=8, help="decoded samples written per setting")
+    parser.add_argument("--out", default="runs/benchmark_quality")
+    args = parser.parse_args(argv)
+    text = any((args.ggm, args.ggm_classic, args.md4))
+    if not text and not args.faces:
+        parser.error("give at least one model: --ggm, --ggm-classic, --md4 (with --judge) or --faces")
+    if text and not args.judge:
+        parser.error("the text models need --judge (train one with python -m training.judge)")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    args.device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    )
+    rows = text_benchmark(args) if text else []
+    return rows + (faces_benchmark(args) if args.faces else [])
+
+
+if __name__ == "__main__":
+    main()
