@@ -59,6 +59,9 @@ def load_slot(specs: list[str], tokenizer_kind: str, is_default: bool = False) -
         except (CheckpointError, OSError, RuntimeError) as err:
             slot.errors.append(f"`{spec}`: {err}")
             continue
+        if not isinstance(model, GlauberModel):
+            slot.errors.append(f"`{spec}`: a {type(model).__name__} checkpoint; the app runs GGM checkpoints only")
+            continue
         kind = getattr(model.tokenizer, "kind", "none")
         if kind != tokenizer_kind:
             slot.errors.append(f"`{spec}`: its tokenizer is {kind!r}, this tab needs {tokenizer_kind!r}")

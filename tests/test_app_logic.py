@@ -397,3 +397,13 @@ def test_bad_checkpoints_are_explained(tmp_path):
     assert "config.json" in slot.errors[1]
     assert "vq.safetensors" in slot.errors[2]
     assert load_slot([str(face)], "vq").names == ["faces"]
+
+
+def test_a_masked_diffusion_checkpoint_is_refused_with_a_reason(tmp_path):
+    from ggm_core.denoisers import TransformerConfig
+    from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
+
+    config = TransformerConfig(vocab_size=16, seq_len=8, d_model=16, n_layers=1, n_heads=2)
+    folder = MaskedDiffusionModel(MaskedDenoiser(config)).save(tmp_path / "md4")
+    slot = load_slot([str(folder)], "bpe")
+    assert not slot.models and "MaskedDiffusionModel" in slot.errors[0] and "GGM checkpoints only" in slot.errors[0]
