@@ -91,18 +91,6 @@ def test_unigram_entropy_of_a_known_token_list():
     assert unigram_entropy(torch.full((2, 5), 4)) == 0.0
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    lines = []
-    for i in range(300):
-        lines.append(f"It is a truth universally acknowledged, that a single man number {i} must be in want of a wife.")
-        lines.append(f"Emma Woodhouse, handsome, clever, and rich, had lived {i % 30} years in the world.")
-        lines.append("")
-    (folder / "book.txt").write_text("\n".join(lines))
-    return folder
-
-
 def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
     common = ["--config", str(TINY), "--corpus", str(corpus), "--threads", "1", "--max-steps", "8"]

@@ -230,18 +230,6 @@ def test_checkpoint_round_trip_and_family_key(tmp_path):
             load_model(tmp_path / "ggm")
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    lines = []
-    for i in range(400):
-        lines.append(f"It is a truth universally acknowledged, that a single man number {i} must be in want of a wife.")
-        lines.append(f"Emma Woodhouse, handsome, clever, and rich, had lived {i % 30} years in the world.")
-        lines.append("")
-    (folder / "book.txt").write_text("\n".join(lines))
-    return folder
-
-
 def test_tiny_md4_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
     from training.config import load_config
     from training.train import train

@@ -20,19 +20,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "training" / "configs" / "tiny_text.toml"
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """A small corpus of real prose (two Austen-like paragraphs repeated with variations)."""
-    folder = tmp_path_factory.mktemp("corpus")
-    lines = []
-    for i in range(400):
-        lines.append(f"It is a truth universally acknowledged, that a single man number {i} must be in want of a wife.")
-        lines.append(f"Emma Woodhouse, handsome, clever, and rich, had lived {i % 30} years in the world.")
-        lines.append("")
-    (folder / "book.txt").write_text("\n".join(lines))
-    return folder
-
-
 def tiny_args(corpus, out, *extra):
     return ["--config", str(TINY), "--corpus", str(corpus), "--out-dir", str(out), "--threads", "1", *extra]
 
