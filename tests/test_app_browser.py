@@ -81,6 +81,20 @@ def _image_rect(page, canvas, pixels: int = 256) -> tuple[float, float, float]:
     return box["x"] + (box["width"] - size) / 2, box["y"] + (box["height"] - size) / 2, size
 
 
+def _wait_for_editor_image(page, canvas, expected: np.ndarray) -> tuple[float, float, float]:
+    """Wait until the editor's canvas shows ``expected`` (64×64 RGB): the server answers the example pick
+    before the editor redraws its background, and a stroke drawn before that lands on the old image.
+    (Measured: a mean absolute difference of ~1.4 once shown; the examples differ from each other by ~44.)"""
+    for _ in range(60):
+        left, top, size = _image_rect(page, canvas)
+        shot = page.screenshot(clip={"x": left, "y": top, "width": size, "height": size})
+        shown = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB").resize((64, 64), Image.BILINEAR))
+        if np.abs(shown.astype(int) - expected.astype(int)).mean() < 12:
+            return left, top, size
+        page.wait_for_timeout(500)
+    raise AssertionError("the editor never showed the picked example")
+
+
 def test_face_infill_in_the_browser(page):
     page.get_by_role("tab", name="Faces").click()
     page.wait_for_selector("#face-gallery img", timeout=30_000)
@@ -88,10 +102,9 @@ def test_face_infill_in_the_browser(page):
     page.wait_for_function(
         "() => document.querySelector('#face-status').innerText.includes('Example loaded')", timeout=30_000
     )
-    page.wait_for_timeout(1500)  # the editor draws the new background
     canvas = page.locator("#face-editor canvas").first
-    left, top, size = _image_rect(page, canvas)
     example = np.asarray(Image.open(sorted((Path(__file__).parent.parent / "ggm_app/examples").glob("*.png"))[2]))
+    left, top, size = _wait_for_editor_image(page, canvas, example)
     # a horizontal stroke from (x, y) = (0.30, 0.35) to (0.60, 0.35) of the image
     y = top + 0.35 * size
     x0, x1 = left + 0.30 * size, left + 0.60 * size
