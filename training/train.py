@@ -186,7 +186,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 bar.write(f"max_minutes={cfg.max_minutes} reached at step {step + 1}; resume with --resume")
             break
     bar.close()
-    if distributed:
+    if distributed:  # leave together: a rank tearing down while the other still talks can hang gloo
+        dist.barrier()
         dist.destroy_process_group()
     return record
 
