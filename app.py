@@ -99,7 +99,7 @@ def _seed_controls(prefix: str):
 def _advanced(prefix: str, slot: ModelSlot):
     """The Advanced accordion: model choice, sweeps, positions per call, temperature, top-p, seed."""
     first = slot.models[slot.names[0]]
-    with gr.Accordion("Advanced", open=False):
+    with gr.Accordion("Advanced", open=False, elem_id=f"{prefix}-advanced"):
         model = gr.Dropdown(
             slot.names,
             value=slot.names[0],
@@ -115,6 +115,7 @@ def _advanced(prefix: str, slot: ModelSlot):
                 value=first.schedule.sweeps,
                 step=1,
                 label="Sweeps (the trained number is exact)",
+                elem_id=f"{prefix}-sweeps",
             )
             ppc = gr.Slider(1, 32, value=1, step=1, label="Positions per network call (1 = exact)")
         with gr.Row():

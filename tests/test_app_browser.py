@@ -175,11 +175,16 @@ def test_text_infill_in_the_browser(page):
 
 def test_stop_button_cancels_a_run(page):
     page.get_by_role("tab", name="Faces").click()
-    page.click("#face-generate")  # exact: 513 network calls, a few seconds on the tiny model
+    # 8 sweeps instead of 2 (2049 network calls): on an idle CPU the trained 2 can end before Stop is clicked
+    page.click("#face-advanced")
+    sweeps = page.locator("#face-sweeps input[type=number]")
+    sweeps.fill("8")
+    sweeps.press("Enter")
+    page.click("#face-generate")
     page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Sampling')")
     page.click("#face-stop")
     page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Stopped after')")
-    page.wait_for_timeout(4000)  # longer than the whole run would take: no final readout may arrive
+    page.wait_for_timeout(6000)  # longer than the whole run would take: no final readout may arrive
     status = page.locator("#face-status").inner_text()
     assert "Stopped after" in status and "tokens/s" not in status
     page.screenshot(path=str(SHOTS / "faces_stopped.png"), full_page=True)
