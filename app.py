@@ -88,6 +88,16 @@ def _notices(notices: list[str]) -> str:
     return "\n".join(f"- {n}" for n in notices)
 
 
+def _stopped(traj: Trajectory, download) -> tuple:
+    """Status, scrubber and download updates for a run stopped by the Stop button."""
+    last = len(traj) - 1
+    return (
+        f"Stopped after {traj.nfe[-1]} network calls. Scrub or download what ran.",
+        gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)"),
+        gr.update(visible=True, value=str(download)),
+    )
+
+
 def _seed_controls(prefix: str):
     with gr.Row():
         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", scale=3, elem_id=f"{prefix}-seed")
@@ -250,12 +260,7 @@ def build_text_tab(slot: ModelSlot) -> None:
         path = textui.export_html(
             traj, m.tokenizer, export_dir() / "ggm_text_trajectory.html", "GGM text trajectory (stopped)", ""
         )
-        last = len(traj) - 1
-        return (
-            f"Stopped after {traj.nfe[-1]} network calls. Scrub or download what ran.",
-            gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)"),
-            gr.update(visible=True, value=str(path)),
-        )
+        return _stopped(traj, path)
 
     def scrub_frame(frame, traj):
         if not isinstance(traj, Trajectory) or len(traj) == 0:
@@ -489,13 +494,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
         if not isinstance(traj, Trajectory) or len(traj) == 0 or traj.extra.get("done"):
             return "Nothing is running.", gr.skip(), gr.skip()
         traj.extra["done"] = True
-        gif = export_gif(traj, _pick(slot, traj.extra.get("model")))
-        last = len(traj) - 1
-        return (
-            f"Stopped after {traj.nfe[-1]} network calls. Scrub or download what ran.",
-            gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)"),
-            gr.update(visible=True, value=str(gif)),
-        )
+        return _stopped(traj, export_gif(traj, _pick(slot, traj.extra.get("model"))))
 
     def scrub_frame(frame, traj):
         if not isinstance(traj, Trajectory) or len(traj) == 0:
