@@ -37,8 +37,8 @@ class MaskedDenoiser(nn.Module):
         self.config = config
         d = config.d_model
         self.token_embedding = nn.Embedding(config.vocab_size + 1, d)  # row V is the mask token
-        # std 0.02 like the position embedding (GPT-2's init): with torch's default N(0, 1) the positions
-        # are ~2% of the input and a bidirectional model barely knows where a token is
+        # std 0.02 like the position embedding (GPT-2's init), so the positions are not ~2% of the input as
+        # with torch's N(0, 1); neither start got MD4 off the unigram plateau here (docs/benchmarks.md)
         nn.init.normal_(self.token_embedding.weight, std=0.02)
         self.position_embedding = nn.Parameter(torch.randn(config.seq_len, d) * 0.02)
         self.time_embedding = TimeEmbedding(d)
