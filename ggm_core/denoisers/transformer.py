@@ -105,6 +105,14 @@ class OutputHead(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        shift, scale = self.modulation(F.silu(cond)).chunk(2, dim=-1)
+    def modulations(self, cond: torch.Tensor) -> torch.Tensor:
+        """adaLN shift/scale of the final norm, (..., 2·d_model); a cached decoder computes them once."""
+        return self.modulation(F.silu(cond))
+
+    def project(self, x: torch.Tensor, mods: torch.Tensor) -> torch.Tensor:
+        """h from the final states ``x`` and modulations from :meth:`modulations`."""
+        shift, scale = mods.chunk(2, dim=-1)
         return self.linear(modulate(self.norm(x), shift, scale))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.project(x, self.modulations(cond))

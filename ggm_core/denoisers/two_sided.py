@@ -130,10 +130,12 @@ class _ReferenceSession(SweepSession):
 class _CachedSession(SweepSession):
     """One A-stream pass at the start of the sweep, then a cached left-to-right decode of the B stream.
 
-    Keys and values live in one buffer per layer, ``[B slots 0..L-1 | A slots 0..L-1 | queries]``.
-    Each ``predict`` runs one small pass over the B tokens not yet encoded and the new queries; the
-    time modulations of the sweep are computed once. With several queries in one call (an
-    approximation), each sees the B stream only left of the first.
+    Keys and values live in one buffer per layer with 2L slots. Slot j < L holds A_j until the B
+    token at j is encoded, then B_j: a query at i reads B_{<i} and A_{>i} only, so A_j is no longer
+    needed once B_j exists. The queries of a call use slots L, L+1, .... Each ``predict`` runs one
+    small pass over the B tokens not yet encoded and the new queries; the time modulations of the
+    sweep are computed once. With several queries in one call (an approximation), each sees the B
+    stream only left of the first.
     """
 
     def __init__(self, model: TwoSidedDenoiser, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> None:
@@ -142,21 +144,20 @@ class _CachedSession(SweepSession):
         device = canvas.device
         one = torch.full((1,), sweep, dtype=torch.long, device=device)
         tau_b, tau_a, tau_q = (t.to(device) for t in model.stream_times(one, schedule, L))
-        cond_b, cond_a, self.cond_q = (model.time_embedding(t) for t in (tau_b[:, :1], tau_a[:, :1], tau_q))
-        self.mods_b = [block.modulations(cond_b) for block in model.blocks]  # (1, 1, 6d): same for all B tokens
-        self.mods_q = [block.modulations(self.cond_q) for block in model.blocks]  # (1, L, 6d)
+        cond_b, cond_a, cond_q = (model.time_embedding(t) for t in (tau_b[:, :1], tau_a[:, :1], tau_q))
+        # per layer, (1, 1, 6d) for every B token and (1, L, 6d) for the queries; the head's (1, L, 2d)
+        self.mods_b = torch.stack([block.modulations(cond_b) for block in model.blocks])
+        self.mods_q = torch.stack([block.modulations(cond_q) for block in model.blocks])
+        self.head_mods = model.head.modulations(cond_q)
         x = model.embed(canvas, torch.arange(L, device=device).expand(n, L), A_STREAM)
         anti_causal = model.mask[L : 2 * L, L : 2 * L]
         self.keys, self.values = [], []
         for block in model.blocks:  # the A stream: computed once per sweep
             q, k, v, mods = block.attention_inputs(x, block.modulations(cond_a))
-            buffer_k = k.new_zeros(n, k.shape[1], 2 * L + L, k.shape[3])
-            buffer_v = torch.zeros_like(buffer_k)
-            buffer_k[:, :, L : 2 * L], buffer_v[:, :, L : 2 * L] = k, v
-            self.keys.append(buffer_k)
-            self.values.append(buffer_v)
+            self.keys.append(torch.cat([k, torch.zeros_like(k)], dim=2))
+            self.values.append(torch.cat([v, torch.zeros_like(v)], dim=2))
             x = block.attention_outputs(x, F.scaled_dot_product_attention(q, k, v, attn_mask=anti_causal), mods)
-        self.slot = torch.arange(2 * L, device=device)  # key slot index: B position j at j, A position j at L + j
+        self.slot = torch.arange(2 * L, device=device)
         self.encoded = 0  # B tokens at positions < encoded are in the cache
         self.network_calls = 1
 
@@ -176,27 +177,23 @@ class _CachedSession(SweepSession):
             dim=1,
         )
         mask = self._mask(pending, queries, L)
-        for layer, block in enumerate(model.blocks):
-            mods = torch.cat([self.mods_b[layer].expand(-1, p, -1), self.mods_q[layer][:, queries]], dim=1)
-            q, k, v, mods = block.attention_inputs(x, mods)
-            keys, values = self.keys[layer], self.values[layer]
+        mods = torch.cat([self.mods_b.expand(-1, -1, p, -1), self.mods_q[:, :, queries]], dim=2)
+        for block, keys, values, block_mods in zip(model.blocks, self.keys, self.values, mods, strict=True):
+            q, k, v, chunks = block.attention_inputs(x, block_mods)
             keys[:, :, self.encoded : first], values[:, :, self.encoded : first] = k[:, :, :p], v[:, :, :p]
-            keys[:, :, 2 * L : 2 * L + m], values[:, :, 2 * L : 2 * L + m] = k[:, :, p:], v[:, :, p:]
-            attended = F.scaled_dot_product_attention(
-                q, keys[:, :, : 2 * L + m], values[:, :, : 2 * L + m], attn_mask=mask
-            )
-            x = block.attention_outputs(x, attended, mods)
+            keys[:, :, L : L + m], values[:, :, L : L + m] = k[:, :, p:], v[:, :, p:]
+            attended = F.scaled_dot_product_attention(q, keys[:, :, : L + m], values[:, :, : L + m], attn_mask=mask)
+            x = block.attention_outputs(x, attended, chunks)
         self.encoded = first
         self.network_calls += 1
-        return model.head(x[:, p:], self.cond_q[:, queries])
+        return model.head.project(x[:, p:], self.head_mods[:, queries])
 
     def _mask(self, pending: torch.Tensor, queries: torch.Tensor, seq_len: int) -> torch.Tensor:
-        """Rows: pending B tokens, then queries. Keys: B slots, A slots, then the queries themselves."""
-        L, slot, m = seq_len, self.slot, len(queries)
-        is_b, position = slot < L, slot % L
-        rows_b = torch.cat(
-            [is_b & (position[None, :] <= pending[:, None]), pending.new_zeros(len(pending), m, dtype=torch.bool)], 1
-        )
-        sees = torch.where(is_b, position[None, :] < queries[0], position[None, :] > queries[:, None])
-        rows_q = torch.cat([sees, torch.eye(m, dtype=torch.bool, device=queries.device)], 1)
+        """Rows: pending B tokens, then queries. Keys: slots 0..L-1 (B left of ``encoded``, A from
+        there on; the pending B tokens are written first), then the queries themselves."""
+        L, m, first = seq_len, len(queries), int(queries[0])
+        slot = self.slot[None, : L + m]
+        rows_b = slot <= pending[:, None]
+        a_right = (slot > queries[:, None]) & (slot < L)
+        rows_q = (slot < first) | a_right | (slot == L + torch.arange(m, device=slot.device)[:, None])
         return torch.cat([rows_b, rows_q], dim=0)
