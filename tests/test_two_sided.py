@@ -81,3 +81,25 @@ def test_cached_predictions_match_reference_values():
         for i in range(L):
             torch.testing.assert_close(cached.predict([i]), reference.predict([i]), rtol=1e-4, atol=1e-5)
             canvas[:, i] = (canvas[:, i] + 1) % V  # the sampler's update; later queries must see it
+
+
+def test_cached_multi_position_call_sees_only_its_context():
+    """Several queries in one call (the approximation): query q sees B left of the first query and A_{>q}."""
+    model, schedule = random_model(5, std=0.1).double(), GlauberSchedule(L, K)  # no saturated softmax
+    canvas = torch.randint(V, (1, L), generator=torch.Generator().manual_seed(7))
+    first, queries = 3, [3, 4, 5, 6]
+    with torch.no_grad():
+        base = model.begin_sweep(canvas.clone(), 1, schedule).predict(queries)[0]
+        model.use_cache = False
+        exact_first = model.begin_sweep(canvas.clone(), 1, schedule).predict([first])[0, 0]
+        model.use_cache = True
+        torch.testing.assert_close(base[0], exact_first, rtol=1e-4, atol=1e-5)
+        for j in range(first, L):  # A_j at the sweep's start: visible to the queries left of j only
+            changed_canvas = canvas.clone()
+            changed_canvas[0, j] = (changed_canvas[0, j] + 1) % V
+            h = model.begin_sweep(changed_canvas, 1, schedule).predict(queries)[0]
+            for row, q in enumerate(queries):
+                if q < j:
+                    assert (h[row] - base[row]).abs().amax() > 1e-7, f"query {q} ignores A_{j}"
+                else:
+                    assert torch.equal(h[row], base[row]), f"A_{j} leaks into query {q}"
