@@ -35,6 +35,7 @@ from ggm_app.common import (  # noqa: E402
     export_dir,
     load_slot,
     model_summary,
+    next_seed,
     readout,
     split_specs,
 )
@@ -100,10 +101,24 @@ def _stopped(traj: Trajectory, download) -> tuple:
 
 def _seed_controls(prefix: str):
     with gr.Row():
-        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", scale=3, elem_id=f"{prefix}-seed")
+        seed = gr.Number(
+            value=0,
+            precision=0,
+            minimum=0,
+            label="Seed",
+            info="A run uses this seed, then moves it on by one, so the next click draws a new sample.",
+            scale=3,
+            elem_id=f"{prefix}-seed",
+        )
         dice = gr.Button("Random seed", scale=1, size="sm")
     dice.click(lambda: random.randrange(2**31), None, seed, api_name=f"random_seed_{prefix}", queue=False)
     return seed
+
+
+def _advance_seed_after(events, seed) -> None:
+    """After each run (finished or stopped), the seed box moves on by one."""
+    for event in events:
+        event.then(next_seed, seed, seed, api_name=False, queue=False, show_progress="hidden")
 
 
 def _advanced(prefix: str, slot: ModelSlot):
@@ -229,7 +244,7 @@ def build_text_tab(slot: ModelSlot) -> None:
             return
         seconds = time.perf_counter() - t0
         traj.extra |= {"done": True, "seconds": seconds}
-        summary = readout(traj.nfe[-1], seconds, plan.n_free, settings.approximations(m))
+        summary = readout(traj.nfe[-1], seconds, plan.n_free, settings.approximations(m), settings.seed)
         yield from _finish_text(traj, tok, m, summary, notes)
 
     def _finish_text(traj, tok, m, summary, notes):
@@ -279,6 +294,7 @@ def build_text_tab(slot: ModelSlot) -> None:
     stop_btn.click(
         stop, traj_state, [status, scrub, download], cancels=[ev_fill, ev_submit, ev_gen], api_name="stop_text"
     )
+    _advance_seed_after([ev_fill, ev_submit, ev_gen], seed)
     scrub.input(scrub_frame, [scrub, traj_state], [out, frame_info], api_name="scrub_text", show_progress="hidden")
 
 
@@ -463,7 +479,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
             return
         seconds = time.perf_counter() - t0
         traj.extra |= {"done": True, "seconds": seconds}
-        summary = readout(traj.nfe[-1], seconds, int((~known).sum()), settings.approximations(m))
+        summary = readout(traj.nfe[-1], seconds, int((~known).sum()), settings.approximations(m), settings.seed)
         final = faces.display(
             image_infill.compose(tok.decode(torch.from_numpy(traj.tokens[-1][None]).long())[0], image, alpha)
         )
@@ -511,6 +527,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
     ev_fill = infill_btn.click(infill, [editor, *advanced], api_name="infill_face", **common)
     ev_gen = gen_btn.click(generate, advanced, api_name="generate_face", **common)
     stop_btn.click(stop, traj_state, [status, scrub, download], cancels=[ev_fill, ev_gen], api_name="stop_face")
+    _advance_seed_after([ev_fill, ev_gen], seed)
     scrub.input(scrub_frame, [scrub, traj_state], [result, frame_info], api_name="scrub_face", show_progress="hidden")
     # .input, not .change: Gradio's editor swallows the first .change after it loads (measured: the first
     # brush stroke sent no event); .input fires on every stroke and when a new background loads.

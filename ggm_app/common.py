@@ -85,6 +85,21 @@ def model_summary(name: str, model: GlauberModel) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- run settings
+def clean_seed(value) -> int:
+    """A seed from the seed box or the API (None, floats, negatives, junk → a valid seed; junk → 0)."""
+    for cast in (int, lambda v: int(float(v))):  # int first: float(2**63 - 1) would round
+        try:
+            return abs(cast(value)) % (2**63)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return 0
+
+
+def next_seed(value) -> int:
+    """The seed box after a run: one past the seed the run used, so the next click draws a new sample."""
+    return (clean_seed(value) + 1) % (2**63)
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """Sampler settings from the Advanced panel, cleaned up (the API may send None or floats)."""
@@ -108,7 +123,7 @@ class RunSettings:
             positions_per_call=max(1, min(model.schedule.seq_len, num(ppc, 1, lambda v: int(round(float(v)))))),
             temperature=max(0.05, min(5.0, num(temperature, 1.0))),
             top_p=max(0.01, min(1.0, num(top_p, 1.0))),
-            seed=abs(num(seed, 0, lambda v: int(float(v)))) % (2**63),
+            seed=clean_seed(seed),
         )
 
     def approximations(self, model: GlauberModel) -> list[str]:
@@ -134,14 +149,11 @@ class RunSettings:
         }
 
 
-def readout(nfe: int, seconds: float, generated: int, approximations: list[str], stopped: bool = False) -> str:
-    """The line shown after a run: network calls, seconds, tokens per second, exactness."""
+def readout(nfe: int, seconds: float, generated: int, approximations: list[str], seed: int) -> str:
+    """The line shown after a run: network calls, seconds, tokens per second, exactness, the seed used."""
     rate = generated / seconds if seconds > 0 else float("inf")
     exact = "**exact** heat-bath chain" if not approximations else "**approximate**: " + ", ".join(approximations)
-    head = "Stopped. " if stopped else ""
-    return (
-        f"{head}{nfe} network calls · {seconds:.2f} s · {generated} tokens generated · {rate:,.0f} tokens/s · {exact}"
-    )
+    return f"{nfe} network calls · {seconds:.2f} s · {generated} tokens generated · {rate:,.0f} tokens/s · {exact} · seed {seed}"
 
 
 # ---------------------------------------------------------------------------------------------- trajectory

@@ -22,6 +22,7 @@ from ggm_app.common import (
     StateTracker,
     Trajectory,
     load_slot,
+    next_seed,
     readout,
     split_specs,
 )
@@ -195,9 +196,16 @@ def test_run_settings_exactness(text_model):
     assert len(approx) == 4
     junk = RunSettings.clean(text_model, None, "x", None, 7, -5)
     assert junk.sweeps == trained and junk.positions_per_call == 1 and junk.top_p == 1.0 and junk.seed == 5
-    line = readout(130, 2.0, 100, [])
+    line = readout(130, 2.0, 100, [], seed=7)
     assert "130 network calls" in line and "2.00 s" in line and "50 tokens/s" in line and "exact" in line
-    assert "approximate" in readout(10, 1.0, 5, ["temperature 0.7"])
+    assert line.endswith("seed 7")
+    assert "approximate" in readout(10, 1.0, 5, ["temperature 0.7"], seed=0)
+
+
+def test_next_seed_moves_on_by_one_from_any_input():
+    assert next_seed(0) == 1 and next_seed(41.0) == 42 and next_seed("9") == 10
+    assert next_seed(None) == 1 and next_seed("junk") == 1 and next_seed(-5) == 6 and next_seed(float("inf")) == 1
+    assert next_seed(2**63 - 1) == 0
 
 
 def test_frame_pacer_gives_enough_frames_on_a_fast_run():
