@@ -13,7 +13,7 @@ from ggm_core.text_tokenizer import TextTokenizer
 from training.benchmark_quality import COLUMNS, FACE_COLUMNS
 from training.benchmark_quality import main as benchmark_main
 from training.config import load_config
-from training.image_metrics import frechet_distance, frechet_distance_from_stats, vq_features
+from training.image_metrics import frechet_distance, frechet_distance_from_stats, mean_term, vq_features
 from training.judge import (
     JudgeModel,
     generative_perplexity,
@@ -134,6 +134,8 @@ def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
     assert frechet_distance(feats, feats) == pytest.approx(0.0, abs=1e-8)
     rotated = feats @ torch.linalg.qr(torch.randn(5, 5, dtype=torch.float64))[0] + 3
     assert frechet_distance(feats, rotated) == pytest.approx(frechet_distance(rotated, feats), rel=1e-6)
+    assert mean_term(feats, feats + torch.tensor([1.0, 2.0, 0.0, 0.0, 0.0])) == pytest.approx(5.0, abs=1e-9)
+    assert mean_term(feats, rotated) <= frechet_distance(feats, rotated)  # the covariance part is never negative
 
 
 def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
@@ -163,7 +165,8 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
         ("VQ reconstructions of them", ""),
     ]
     assert [r["network_calls"] for r in rows[:2]] == [64, 256]  # classic: one call per position group
-    assert all(r["frechet_vq"] >= 0 for r in rows)
+    assert all(0 <= r["frechet_vq_mean"] <= r["frechet_vq"] + 1e-9 and 0 <= r["brightness"] <= 255 for r in rows)
+    assert rows[2]["brightness"] == pytest.approx(float(fake[0].mean()))
     assert rows[0]["train_rate_source"].startswith("measured here")
     with open(out / "faces_results.csv") as fh:
         assert csv.DictReader(fh).fieldnames == FACE_COLUMNS

@@ -51,7 +51,17 @@ BUDGETS = (16, 32, 64, 128, 256, 512)
 SPEED = ["seconds_per_sample", "calls_per_second", "train_positions_per_second", "train_rate_source"]
 RUN = ["samples", "batch_size", "checkpoint", "device"]
 COLUMNS = ["model", "setting", "budget", "network_calls", "gen_perplexity", "unigram_entropy_nats", *SPEED, *RUN]
-FACE_COLUMNS = ["model", "setting", "budget", "network_calls", "frechet_vq", *SPEED, *RUN]
+FACE_COLUMNS = [
+    "model",
+    "setting",
+    "budget",
+    "network_calls",
+    "frechet_vq",
+    "frechet_vq_mean",
+    "brightness",
+    *SPEED,
+    *RUN,
+]
 COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"]  # Okabe-Ito
 
 
@@ -360,7 +370,7 @@ def real_faces(model, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def faces_benchmark(args) -> list[dict]:
     from PIL import Image
 
-    from training.image_metrics import frechet_distance, vq_features
+    from training.image_metrics import frechet_distance, mean_term, vq_features
     from training.plots import image_grid
 
     out = Path(args.out)
@@ -373,8 +383,16 @@ def faces_benchmark(args) -> list[dict]:
     held_out, train = real_faces(first, count, args.seed)
     train_features = vq_features(tokenizer, train)
 
+    def face_scores(images):
+        features = vq_features(tokenizer, images)
+        return {
+            "frechet_vq": frechet_distance(features, train_features),
+            "frechet_vq_mean": mean_term(features, train_features),
+            "brightness": float(np.mean(images)),
+        }
+
     def score(codes):
-        return {"frechet_vq": frechet_distance(vq_features(tokenizer, tokenizer.decode(codes)), train_features)}
+        return face_scores(tokenizer.decode(codes))
 
     def save(label, setting, codes, model):
         grid = image_grid(tokenizer.decode(codes[: args.keep_samples]), columns=4)
@@ -384,22 +402,33 @@ def faces_benchmark(args) -> list[dict]:
     rows = sample_rows(
         [(f"{label} (faces)", f, m) for label, f, m in models], args, count, args.batch_size or count, score, save
     )
-    floors = [
-        ("real held-out faces", frechet_distance(vq_features(tokenizer, held_out), train_features)),
-        (
-            "VQ reconstructions of them",
-            frechet_distance(vq_features(tokenizer, tokenizer.decode(tokenizer.encode(held_out))), train_features),
-        ),
-    ]
     references = [
-        {"model": name, "setting": "", "budget": "", "frechet_vq": value, "samples": count, "device": str(args.device)}
-        for name, value in floors
+        {
+            "model": name,
+            "setting": "",
+            "budget": "",
+            **face_scores(images),
+            "samples": count,
+            "device": str(args.device),
+        }
+        for name, images in (
+            ("real held-out faces", held_out),
+            ("VQ reconstructions of them", tokenizer.decode(tokenizer.encode(held_out))),
+        )
     ]
+    floors = [(r["model"], r["frechet_vq"]) for r in references]
     note = (
         f"{count} samples per row, Fréchet distance on VQ encoder features (4×4-pooled) against {count} training "
         f"faces; device {args.device}, torch {torch.__version__}."
     )
-    table = format_table([*rows, *references], [("Fréchet (VQ features)", "frechet_vq", ".2f")])
+    table = format_table(
+        [*rows, *references],
+        [
+            ("Fréchet (VQ features)", "frechet_vq", ".2f"),
+            ("of which mean term", "frechet_vq_mean", ".2f"),
+            ("mean pixel (0–255)", "brightness", ".1f"),
+        ],
+    )
     print(note, table, sep="\n")
     write_csv([*rows, *references], FACE_COLUMNS, out / "faces_results.csv")
     atomic_write_bytes(out / "faces_results.md", f"{note}\n\n{table}\n".encode())

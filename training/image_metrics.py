@@ -42,6 +42,11 @@ def frechet_distance_from_stats(mu_a, cov_a, mu_b, cov_b) -> float:
     return float((mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
 
 
+def mean_term(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """|μ_a − μ_b|², the part of the Fréchet distance from the means alone (the rest is the covariance part)."""
+    return float((features_a.double().mean(0) - features_b.double().mean(0)).square().sum())
+
+
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
     """Fréchet distance between Gaussian fits (mean, unbiased covariance) of two (N, D) feature sets."""
     a, b = features_a.double(), features_b.double()
