@@ -116,7 +116,7 @@ def _seed_controls(prefix: str):
 
 
 def _advance_seed_after(events, seed) -> None:
-    """After each run (finished or stopped), the seed box moves on by one."""
+    """When a run ends, the seed box moves on by one."""
     for event in events:
         event.then(next_seed, seed, seed, api_name=False, queue=False, show_progress="hidden")
 
