@@ -176,7 +176,7 @@ class _CachedSession(SweepSession):
             ],
             dim=1,
         )
-        mask = self._mask(pending, queries, L)
+        mask = self._mask(pending, queries, first, L)
         mods = torch.cat([self.mods_b.expand(-1, -1, p, -1), self.mods_q[:, :, queries]], dim=2)
         for block, keys, values, block_mods in zip(model.blocks, self.keys, self.values, mods, strict=True):
             q, k, v, chunks = block.attention_inputs(x, block_mods)
@@ -188,12 +188,12 @@ class _CachedSession(SweepSession):
         self.network_calls += 1
         return model.head.project(x[:, p:], self.head_mods[:, queries])
 
-    def _mask(self, pending: torch.Tensor, queries: torch.Tensor, seq_len: int) -> torch.Tensor:
+    def _mask(self, pending: torch.Tensor, queries: torch.Tensor, first: int, seq_len: int) -> torch.Tensor:
         """Rows: pending B tokens, then queries. Keys: slots 0..L-1 (B left of ``encoded``, A from
         there on; the pending B tokens are written first), then the queries themselves."""
-        L, m, first = seq_len, len(queries), int(queries[0])
+        L, m = seq_len, len(queries)
         slot = self.slot[None, : L + m]
         rows_b = slot <= pending[:, None]
         a_right = (slot > queries[:, None]) & (slot < L)
-        rows_q = (slot < first) | a_right | (slot == L + torch.arange(m, device=slot.device)[:, None])
+        rows_q = (slot < first) | a_right | (slot == self.slot[L : L + m, None])
         return torch.cat([rows_b, rows_q], dim=0)
