@@ -54,6 +54,10 @@ def test_tiny_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
     assert list((tmp_path / "run" / "samples").glob("*.txt"))
     model = load_model(tmp_path / "run" / "model")
     assert model.metadata["training_config"]["max_steps"] == 60
+    state = load_file(tmp_path / "run" / "checkpoint" / "state.safetensors")
+    exported = load_file(tmp_path / "run" / "model" / "model.safetensors")
+    assert all(torch.equal(v, state[f"ema.{k}"].half()) for k, v in exported.items())  # the export is the average
+    assert any(not torch.equal(v, state[f"model.{k}"].half()) for k, v in exported.items())
     tokens = sample_tokens(model.denoiser, model.schedule, model.noise, batch_size=2, seed=0)
     assert tokens.shape == (2, 32) and isinstance(model.tokenizer.decode(tokens[0]), str)
 
@@ -79,7 +83,7 @@ def test_killed_run_resumes_exactly(corpus, tmp_path):
     a = load_file(tmp_path / "straight" / "checkpoint" / "state.safetensors")
     b = load_file(state)
     for key in a:
-        if key.startswith("model."):
+        if key.startswith(("model.", "ema.")):
             assert torch.equal(a[key], b[key]), key
 
 

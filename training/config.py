@@ -35,6 +35,7 @@ class TrainConfig:
     warmup_steps: int = 200
     weight_decay: float = 0.01
     grad_clip: float = 1.0
+    ema_decay: float = 0.999  # weight average validated, sampled and exported (training/weight_average.py)
     max_steps: int = 10_000
     max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time in this process; 0 = no limit
     seed: int = 0

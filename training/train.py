@@ -3,7 +3,8 @@
 Resumable (``--resume``), CPU or CUDA (bf16 autocast), multi-GPU with
 ``torchrun --nproc_per_node N -m training.train --config ...``. Writes to OUT_DIR:
 ``checkpoint/state.safetensors`` (resume), ``model/`` (the exported checkpoint), ``loss_curve.png``,
-``samples/`` and ``log.jsonl``.
+``samples/`` and ``log.jsonl``. Validation, samples and the export use the weight average
+(``ema_decay``, training/weight_average.py).
 """
 
 import json
@@ -22,6 +23,7 @@ from training.data import load_data
 from training.families import build_model
 from training.plots import plot_loss_curve, write_samples
 from training.train_state import load_state, save_state
+from training.weight_average import WeightAverage
 
 
 class Objective(nn.Module):
@@ -83,6 +85,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     model = build_model(cfg, data)
     model.metadata = {"training_config": cfg.to_dict()}
     model.network.to(device).train()
+    average = WeightAverage(model.network, cfg.ema_decay)
     objective = Objective(model)
     if distributed:
         objective = nn.parallel.DistributedDataParallel(
@@ -106,7 +109,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             raise SystemExit(
                 f"--resume: {state_path} does not exist (no checkpoint written yet); start without --resume"
             )
-        record = load_state(state_path, model.network, optimizer, rngs)
+        record = load_state(state_path, model.network, average, optimizer, rngs)
         if main_process:
             print(f"resumed from {state_path} at step {record['step']}")
     val_batches = data.val_batches(cfg.eval_batches, cfg.batch_size, cfg.seq_len)
@@ -123,15 +126,21 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 raise RuntimeError(f"ranks out of sync at step {record['step']}: parameter sums {sums}")
             record["sync_checks"] += 1
         if main_process:
-            save_state(state_path, model.network, optimizer, rngs, record)
-            model.save(out / "model", dtype=getattr(torch, cfg.export_dtype))
+            save_state(state_path, model.network, average, optimizer, rngs, record)
+            with average.applied(model.network):
+                model.save(out / "model", dtype=getattr(torch, cfg.export_dtype))
             plot_loss_curve(record, out / "loss_curve.png")
 
     if main_process:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+
+    def averaged_validation_loss() -> float:
+        with average.applied(model.network):
+            return validation_loss(model, val_batches, device, autocast)
+
     if record["step"] == 0:
-        record["val_loss"].append([0, validation_loss(model, val_batches, device, autocast)])
+        record["val_loss"].append([0, averaged_validation_loss()])
     start_step, started = record["step"], time.perf_counter()
     wall_before = record["wall_seconds"]
     bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not main_process, dynamic_ncols=True, desc="train")
@@ -151,6 +160,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.network.parameters(), cfg.grad_clip)
         optimizer.step()
+        average.update(model.network)
         record["step"] = step + 1
         record["positions_seen"] += supervised * (dist.get_world_size() if distributed else 1)
         record["train_loss"].append([step + 1, loss.item()])
@@ -170,14 +180,17 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         last = step + 1 == cfg.max_steps
         out_of_time = cfg.max_minutes > 0 and time.perf_counter() - started > 60 * cfg.max_minutes
         if (step + 1) % cfg.eval_every == 0 or last or out_of_time:
-            val = validation_loss(model, val_batches, device, autocast)
+            val = averaged_validation_loss()
             record["val_loss"].append([step + 1, val])
             if main_process:
                 bar.write(
                     f"step {step + 1}: train {loss.item():.4f}  val {val:.4f}  ({record['positions_seen']:,} positions)"
                 )
         if main_process and ((step + 1) % cfg.sample_every == 0 or last or out_of_time):
-            write_samples(model, data.tokenizer, out / "samples" / f"step_{step + 1:06d}", cfg.num_samples, seed=step)
+            with average.applied(model.network):
+                write_samples(
+                    model, data.tokenizer, out / "samples" / f"step_{step + 1:06d}", cfg.num_samples, seed=step
+                )
             model.network.train()
         if (step + 1) % cfg.checkpoint_every == 0 or last or out_of_time:
             checkpoint()

@@ -1,4 +1,5 @@
-"""Resumable training state in one safetensors file: weights, optimiser, RNG states and a JSON record."""
+"""Resumable training state in one safetensors file: weights, their average, optimiser, RNG states and a
+JSON record."""
 
 import json
 from pathlib import Path
@@ -7,28 +8,45 @@ import torch
 from safetensors.torch import load_file, safe_open
 
 from ggm_core.atomic import atomic_save_safetensors
+from training.weight_average import WeightAverage
 
 
-def save_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rngs: dict, record: dict) -> None:
+def save_state(
+    path: Path,
+    model: torch.nn.Module,
+    average: WeightAverage,
+    optimizer: torch.optim.Optimizer,
+    rngs: dict,
+    record: dict,
+) -> None:
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    tensors.update({f"ema.{k}": v for k, v in average.weights.items()})
     opt = optimizer.state_dict()
     for index, state in opt["state"].items():
         for name, value in state.items():
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
     for name, generator in rngs.items():
         tensors[f"rng.{name}"] = generator.get_state()
-    record = {**record, "param_groups": opt["param_groups"]}
+    record = {**record, "param_groups": opt["param_groups"], "ema_updates": average.updates}
     atomic_save_safetensors(tensors, path, metadata={"record": json.dumps(record)})
 
 
-def load_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, rngs: dict) -> dict:
-    """Restore everything saved by :func:`save_state` and return the JSON record."""
+def load_state(
+    path: Path, model: torch.nn.Module, average: WeightAverage, optimizer: torch.optim.Optimizer, rngs: dict
+) -> dict:
+    """Restore everything saved by :func:`save_state` and return the JSON record.
+
+    A checkpoint written before weight averaging existed starts the average from its weights.
+    """
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no training checkpoint to resume from")
     with safe_open(path, "pt") as fh:
         record = json.loads(fh.metadata()["record"])
     tensors = load_file(path)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    for name, value in model.state_dict().items():
+        average.weights[name].copy_(tensors.get(f"ema.{name}", value))
+    average.updates = record.pop("ema_updates", 0)
     state: dict[int, dict] = {}
     for key, value in tensors.items():
         if key.startswith("optim."):
