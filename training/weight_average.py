@@ -1,8 +1,8 @@
 """Exponential moving average (EMA) of a network's weights, the weights we validate, sample and export.
 
-At batch 16 the raw weights wander from step to step: on the face model, snapshots 50 steps apart at
-the final learning rate gave samples whose mean brightness swung between 76 and 92 (the data: 84),
-while their average gave 83 (docs/benchmarks.md). The average is, after n updates,
+At batch 16 the raw weights wander from step to step: on the face model, seven snapshots 50 steps apart
+at the final learning rate gave samples whose mean pixel value swung between 75 and 92 (real faces: 83),
+while the snapshots' average gave 83 (docs/benchmarks.md). The average is, after n updates,
 
     w̄ ← d_n · w̄ + (1 − d_n) · w,   d_n = min(decay, (1 + n) / (10 + n)),
 
