@@ -20,11 +20,11 @@ from torch import nn
 class WeightAverage:
     """EMA of every floating-point tensor in ``network.state_dict()``; other tensors are copied."""
 
-    def __init__(self, network: nn.Module, decay: float, updates: int = 0) -> None:
+    def __init__(self, network: nn.Module, decay: float) -> None:
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"ema_decay must lie in [0, 1), got {decay}")
         self.decay = decay
-        self.updates = updates
+        self.updates = 0
         self.weights = {name: value.detach().clone() for name, value in network.state_dict().items()}
 
     @torch.no_grad()
