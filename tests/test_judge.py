@@ -171,3 +171,20 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
     with open(out / "faces_results.csv") as fh:
         assert csv.DictReader(fh).fieldnames == FACE_COLUMNS
     assert (out / "frechet_vs_calls.png").is_file() and len(list((out / "samples").glob("*.png"))) == 2
+
+
+def test_top_p_truncates_every_benchmark_setting():
+    from ggm_core.denoisers.transformer import TransformerConfig
+    from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
+    from training.benchmark_quality import settings_for
+
+    model = MaskedDiffusionModel(MaskedDenoiser(TransformerConfig(8, 4, 16, 1, 2)))
+    exact = settings_for(model, [16])
+    assert [(s.label, s.kwargs) for s in exact] == [("steps=16", {"steps": 16}), ("exact", {"steps": None})]
+    truncated = settings_for(model, [16], top_p=0.9)
+    assert [(s.label, s.budget, s.kwargs) for s in truncated] == [
+        ("steps=16 top-p 0.9", "16", {"steps": 16, "top_p": 0.9}),
+        ("exact top-p 0.9", "exact", {"steps": None, "top_p": 0.9}),
+    ]
+    with pytest.raises(SystemExit):
+        benchmark_main(["--md4", "unused", "--judge", "unused", "--top-p", "0"])

@@ -90,15 +90,22 @@ def ggm_positions_per_call(model: GlauberModel, budget: int) -> int:
     return L
 
 
-def settings_for(model, budgets) -> list[Setting]:
-    """The sampler options per budget, then the exact setting."""
+def settings_for(model, budgets, top_p: float = 1.0) -> list[Setting]:
+    """The sampler options per budget, then the exact setting; ``top_p < 1`` truncates every one of them."""
     if isinstance(model, GlauberModel):
         out = []
         for budget in budgets:
             ppc = ggm_positions_per_call(model, budget)
             out.append(Setting("exact" if ppc == 1 else f"ppc={ppc}", str(budget), {"positions_per_call": ppc}))
-        return [*out, Setting("exact", "exact", {"positions_per_call": 1})]
-    return [*(Setting(f"steps={b}", str(b), {"steps": b}) for b in budgets), Setting("exact", "exact", {"steps": None})]
+        out.append(Setting("exact", "exact", {"positions_per_call": 1}))
+    else:
+        out = [
+            *(Setting(f"steps={b}", str(b), {"steps": b}) for b in budgets),
+            Setting("exact", "exact", {"steps": None}),
+        ]
+    if top_p == 1.0:
+        return out
+    return [Setting(f"{s.label} top-p {top_p:g}", s.budget, {**s.kwargs, "top_p": top_p}) for s in out]
 
 
 def generate(model, samples: int, batch_size: int, seed: int, kwargs: dict) -> tuple[torch.Tensor, float, float, int]:
@@ -257,7 +264,11 @@ def sample_rows(models, args, samples: int, batch_size: int, score: Callable, sa
     result. ``save(label, setting, tokens, model)`` writes a few decoded samples.
     """
     rows, done = [], {}
-    jobs = [(label, folder, model, s) for label, folder, model in models for s in settings_for(model, args.budgets)]
+    jobs = [
+        (label, folder, model, s)
+        for label, folder, model in models
+        for s in settings_for(model, args.budgets, args.top_p)
+    ]
     bar = tqdm(jobs, desc="sampling", dynamic_ncols=True)
     for label, folder, model, setting in bar:
         bar.set_postfix_str(f"{label} {setting.label} (budget {setting.budget})")
@@ -451,12 +462,15 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--batch-size", type=int, default=0, help="samples per sampler run; 0 = all at once")
     parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus truncation of every sampler (1 = exact law)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 = torch's default")
     parser.add_argument("--train-steps", type=int, default=5, help="steps to measure training speed without a record")
     parser.add_argument("--keep-samples", type=int, default=8, help="decoded samples written per setting")
     parser.add_argument("--out", default="runs/benchmark_quality")
     args = parser.parse_args(argv)
+    if not 0 < args.top_p <= 1:
+        parser.error(f"--top-p must lie in (0, 1], got {args.top_p}")
     text = any((args.ggm, args.ggm_classic, args.md4))
     if not text and not args.faces:
         parser.error("give at least one model: --ggm, --ggm-classic, --md4 (with --judge) or --faces")

@@ -54,7 +54,12 @@ def main(argv=None) -> None:
     parser.add_argument("--val-text", type=Path, help="held-out paragraphs (default: the run's prepared val.txt)")
     parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--gap", type=int, default=12)
+    parser.add_argument(
+        "--top-p", type=float, default=0.9, help="also write samples drawn with this top-p (1 = exact samples only)"
+    )
     args = parser.parse_args(argv)
+    if not 0 < args.top_p <= 1:
+        parser.error(f"--top-p must lie in (0, 1], got {args.top_p}")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     args.to.mkdir(parents=True, exist_ok=True)
     for item in (args.run / "model").iterdir():
@@ -63,8 +68,9 @@ def main(argv=None) -> None:
     model = load_model(args.to)
     with safe_open(args.run / "checkpoint" / "state.safetensors", "pt") as fh:
         record = json.loads(fh.metadata()["record"])
-    *_, last = model.sample(batch_size=args.samples, seed=2024)
-    samples = [model.tokenizer.decode(t) for t in last.tokens]
+    settings = [("exact sampler", 1.0)] + (
+        [(f"top-p {args.top_p:g}: the exact law truncated", args.top_p)] if args.top_p < 1 else []
+    )
     val_text = (
         args.val_text or prepare_text(cache_dir=model.metadata["training_config"].get("cache_dir") or None) / "val.txt"
     )
@@ -75,9 +81,12 @@ def main(argv=None) -> None:
         f"Made by `python -m training.publish_text --run {args.run} --to {args.to}`.",
         "",
     ]
-    lines += ["## Unconditional samples (exact sampler, seed 2024)", ""]
-    for i, text in enumerate(samples):
-        lines += [f"**Sample {i + 1}.**", "", "> " + text.replace("\n", "\n> "), ""]
+    for title, top_p in settings:
+        *_, last = model.sample(batch_size=args.samples, seed=2024, top_p=top_p)
+        lines += [f"## Unconditional samples ({title}, seed 2024)", ""]
+        for i, tokens in enumerate(last.tokens):
+            text = model.tokenizer.decode(tokens)
+            lines += [f"**Sample {i + 1}.**", "", "> " + text.replace("\n", "\n> "), ""]
     lines += [
         f"## Infilling ({args.gap} tokens removed from held-out *Persuasion*; ⟦model's fill⟧, then the original)",
         "",
