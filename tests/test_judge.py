@@ -183,8 +183,8 @@ def test_top_p_truncates_every_benchmark_setting():
     assert [(s.label, s.kwargs) for s in exact] == [("steps=16", {"steps": 16}), ("exact", {"steps": None})]
     truncated = settings_for(model, [16], top_p=0.9)
     assert [(s.label, s.budget, s.kwargs) for s in truncated] == [
-        ("steps=16 top-p 0.9", "16", {"steps": 16, "top_p": 0.9}),
-        ("exact top-p 0.9", "exact", {"steps": None, "top_p": 0.9}),
+        ("steps=16, top-p 0.9", "16", {"steps": 16, "top_p": 0.9}),
+        ("one per call, top-p 0.9", "exact", {"steps": None, "top_p": 0.9}),
     ]
     with pytest.raises(SystemExit):
         benchmark_main(["--md4", "unused", "--judge", "unused", "--top-p", "0"])

@@ -105,7 +105,10 @@ def settings_for(model, budgets, top_p: float = 1.0) -> list[Setting]:
         ]
     if top_p == 1.0:
         return out
-    return [Setting(f"{s.label} top-p {top_p:g}", s.budget, {**s.kwargs, "top_p": top_p}) for s in out]
+    label = {"exact": "one per call"}  # truncated draws: the chain is no longer the exact one
+    return [
+        Setting(f"{label.get(s.label, s.label)}, top-p {top_p:g}", s.budget, {**s.kwargs, "top_p": top_p}) for s in out
+    ]
 
 
 def generate(model, samples: int, batch_size: int, seed: int, kwargs: dict) -> tuple[torch.Tensor, float, float, int]:
