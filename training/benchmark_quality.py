@@ -105,9 +105,13 @@ def settings_for(model, budgets, top_p: float = 1.0) -> list[Setting]:
         ]
     if top_p == 1.0:
         return out
-    label = {"exact": "one per call"}  # truncated draws: the chain is no longer the exact one
-    return [
-        Setting(f"{label.get(s.label, s.label)}, top-p {top_p:g}", s.budget, {**s.kwargs, "top_p": top_p}) for s in out
+    return [  # truncated draws: the one-position-per-call chain is no longer the exact one
+        Setting(
+            f"{'one per call' if s.label == 'exact' else s.label}, top-p {top_p:g}",
+            s.budget,
+            s.kwargs | {"top_p": top_p},
+        )
+        for s in out
     ]
 
 

@@ -68,9 +68,6 @@ def main(argv=None) -> None:
     model = load_model(args.to)
     with safe_open(args.run / "checkpoint" / "state.safetensors", "pt") as fh:
         record = json.loads(fh.metadata()["record"])
-    settings = [("exact sampler", 1.0)] + (
-        [(f"top-p {args.top_p:g}: the exact law truncated", args.top_p)] if args.top_p < 1 else []
-    )
     val_text = (
         args.val_text or prepare_text(cache_dir=model.metadata["training_config"].get("cache_dir") or None) / "val.txt"
     )
@@ -81,6 +78,9 @@ def main(argv=None) -> None:
         f"Made by `python -m training.publish_text --run {args.run} --to {args.to}`.",
         "",
     ]
+    settings = [("exact sampler", 1.0)] + (
+        [(f"top-p {args.top_p:g}: the exact law truncated", args.top_p)] if args.top_p < 1 else []
+    )
     for title, top_p in settings:
         *_, last = model.sample(batch_size=args.samples, seed=2024, top_p=top_p)
         lines += [f"## Unconditional samples ({title}, seed 2024)", ""]
