@@ -139,8 +139,9 @@ def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
 
 
 def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
-    """A tiny face GGM over a tiny VQ tokenizer; random images stand in for the face data set."""
+    """A tiny face GGM and MD4 over one tiny VQ tokenizer; random images stand in for the face data set."""
     from ggm_core import ClassicDenoiser, GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
+    from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
     from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
     from training import benchmark_quality
 
@@ -150,27 +151,36 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
     config = TransformerConfig(vocab_size=16, seq_len=256, d_model=16, n_layers=1, n_heads=2)
     model = GlauberModel(ClassicDenoiser(config), GlauberSchedule(256, 1), NoiseDistribution.uniform(16), tokenizer)
     model.save(tmp_path / "faces")
+    MaskedDiffusionModel(MaskedDenoiser(config), tokenizer).save(tmp_path / "md4_faces")
     rng = np.random.default_rng(0)
     fake = (rng.integers(0, 256, (6, 64, 64, 3), dtype=np.uint8), rng.integers(0, 256, (6, 64, 64, 3), np.uint8))
     monkeypatch.setattr(benchmark_quality, "real_faces", lambda model, count, seed: fake)
     out = tmp_path / "bench"
     rows = benchmark_main(
-        ["--faces", str(tmp_path / "faces"), "--face-samples", "6", "--budgets", "64", "--train-steps", "1"]
+        ["--faces", str(tmp_path / "faces"), str(tmp_path / "md4_faces"), "--face-samples", "6", "--budgets", "64"]
+        + ["--train-steps", "1"]
         + ["--out", str(out), "--device", "cpu", "--keep-samples", "4"]
     )
     assert [(r["model"], r["budget"]) for r in rows] == [
         ("GGM classic (faces)", "64"),
         ("GGM classic (faces)", "exact"),
+        ("MD4 (faces)", "64"),
+        ("MD4 (faces)", "exact"),
         ("real held-out faces", ""),
         ("VQ reconstructions of them", ""),
     ]
     assert [r["network_calls"] for r in rows[:2]] == [64, 256]  # classic: one call per position group
+    assert rows[2]["network_calls"] <= 64 and rows[3]["network_calls"] == 256  # MD4 exact: one reveal per call
     assert all(0 <= r["frechet_vq_mean"] <= r["frechet_vq"] + 1e-9 and 0 <= r["brightness"] <= 255 for r in rows)
-    assert rows[2]["brightness"] == pytest.approx(float(fake[0].mean()))
+    assert rows[4]["brightness"] == pytest.approx(float(fake[0].mean()))
     assert rows[0]["train_rate_source"].startswith("measured here")
     with open(out / "faces_results.csv") as fh:
         assert csv.DictReader(fh).fieldnames == FACE_COLUMNS
-    assert (out / "frechet_vs_calls.png").is_file() and len(list((out / "samples").glob("*.png"))) == 2
+    assert (out / "frechet_vs_calls.png").is_file() and len(list((out / "samples").glob("*.png"))) == 4
+    other = ImageTokenizer(VQAutoencoder(VQConfig(codebook_size=16, code_dim=4, channels=(4, 8, 8))).eval())
+    MaskedDiffusionModel(MaskedDenoiser(config), other).save(tmp_path / "md4_other_vq")
+    with pytest.raises(SystemExit, match="different VQ tokenizers"):
+        benchmark_main(["--faces", str(tmp_path / "faces"), str(tmp_path / "md4_other_vq"), "--out", str(out)])
 
 
 def test_top_p_truncates_every_benchmark_setting():

@@ -2,7 +2,7 @@
 
     python -m training.benchmark_quality --ggm assets/text_austen --md4 runs/md4_austen/model \\
         --judge runs/judge_austen/model --samples 32
-    python -m training.benchmark_quality --faces runs/faces/model --face-samples 1000    # faces only
+    python -m training.benchmark_quality --faces runs/faces/model runs/md4_faces/model    # faces only
 
 For every model and network-call budget N (default 16 … 512) and the exact setting, draws ``--samples``
 unconditional samples and scores them with the judge (training/judge.py). A GGM meets a budget through
@@ -11,7 +11,7 @@ the sampler's ``positions_per_call`` (the smallest value whose call count fits N
 as many held-out real windows (the judge's validation split). Writes ``results.csv``, ``results.md``,
 ``perplexity_vs_calls.png`` and the decoded ``samples/`` to ``--out`` (default runs/benchmark_quality).
 
-``--faces`` does the same for a face model with the Fréchet distance on the VQ encoder's features
+``--faces`` does the same for face models (sharing one VQ tokenizer) with the Fréchet distance on the VQ encoder's features
 (training/image_metrics.py) against real training faces, with two floors: held-out real faces, and
 their VQ reconstructions. It writes ``faces_results.csv``, ``faces_results.md``,
 ``frechet_vs_calls.png`` and sample grids.
@@ -24,6 +24,7 @@ over a few optimiser steps on random tokens with learning rate 0 (the weights do
 
 import argparse
 import csv
+import hashlib
 import json
 import math
 import time
@@ -392,11 +393,15 @@ def faces_benchmark(args) -> list[dict]:
     from training.plots import image_grid
 
     out = Path(args.out)
-    models = load_models([args.faces], args.device)
+    models = load_models(args.faces, args.device)
+    for _, folder, model in models:
+        if getattr(model.tokenizer, "kind", None) != "vq":
+            raise SystemExit(f"{folder} is not a face model (its tokenizer is not the VQ image tokenizer)")
+    vq_weights = {hashlib.sha256((folder / "vq.safetensors").read_bytes()).hexdigest() for _, folder, _ in models}
+    if len(vq_weights) > 1:
+        raise SystemExit("the face models use different VQ tokenizers: their codes and scores are not comparable")
     _, _, first = models[0]
     tokenizer = first.tokenizer
-    if getattr(tokenizer, "kind", None) != "vq":
-        raise SystemExit(f"{args.faces} is not a face model (its tokenizer is not the VQ image tokenizer)")
     count = args.face_samples
     held_out, train = real_faces(first, count, args.seed)
     train_features = vq_features(tokenizer, train)
@@ -464,7 +469,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--md4", help="a masked diffusion (MD4) text checkpoint, e.g. runs/md4_austen/model")
     parser.add_argument("--judge", help="the judge checkpoint for the text models, e.g. runs/judge_austen/model")
     parser.add_argument("--samples", type=int, default=32, help="text samples per setting")
-    parser.add_argument("--faces", help="a face GGM checkpoint: run the Fréchet benchmark on it")
+    parser.add_argument(
+        "--faces", nargs="+", help="face checkpoints (GGM, MD4) sharing one VQ tokenizer: run the Fréchet benchmark"
+    )
     parser.add_argument("--face-samples", type=int, default=1000, help="face samples per setting (≤ held-out faces)")
     parser.add_argument("--batch-size", type=int, default=0, help="samples per sampler run; 0 = all at once")
     parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
