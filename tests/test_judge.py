@@ -25,6 +25,7 @@ from training.judge import (
     main as judge_main,
 )
 from training.train import train
+from training.word_metrics import real_word_rate, word_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "training" / "configs" / "tiny_text.toml"
@@ -91,6 +92,16 @@ def test_unigram_entropy_of_a_known_token_list():
     assert unigram_entropy(torch.full((2, 5), 4)) == 0.0
 
 
+def test_real_word_rate_skips_the_edge_words_and_ignores_case():
+    vocabulary = word_vocabulary("It is a truth universally acknowledged, that a single man...")
+    assert vocabulary == {"it", "is", "a", "truth", "universally", "acknowledged", "that", "single", "man"}
+    # inner words: "truth", "Unchowled", "single" (the cut "th" and "ma" at the edges are skipped)
+    assert real_word_rate(["th truth Unchowled single ma"], vocabulary) == pytest.approx(2 / 3)
+    assert real_word_rate(["x It, IS! y", "z a-man w"], vocabulary) == 1.0  # punctuation splits words
+    with pytest.raises(ValueError, match="fewer than three words"):
+        real_word_rate(["two words", "!!"], vocabulary)
+
+
 def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
     common = ["--config", str(TINY), "--corpus", str(corpus), "--threads", "1", "--max-steps", "8"]
@@ -118,6 +129,8 @@ def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
     assert [float(r["network_calls"]) for r in rows[:3]] == [16, 34, 66]
     for r in rows:
         assert 1 < float(r["gen_perplexity"]) < 1e4 and float(r["unigram_entropy_nats"]) > 0
+        assert 0 <= float(r["real_word_rate"]) <= 1
+    assert float(rows[-1]["real_word_rate"]) == 1.0  # held-out text of the repeated corpus: only seen words
     assert rows[0]["train_rate_source"] == "training record" and float(rows[0]["train_positions_per_second"]) > 0
     assert (out / "perplexity_vs_calls.png").stat().st_size > 1000
     assert (out / "results.md").read_text().count("| GGM two-sided |") == 3

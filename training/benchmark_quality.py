@@ -5,7 +5,8 @@
     python -m training.benchmark_quality --faces runs/faces/model runs/md4_faces/model    # faces only
 
 For every model and network-call budget N (default 16 … 512) and the exact setting, draws ``--samples``
-unconditional samples and scores them with the judge (training/judge.py). A GGM meets a budget through
+unconditional samples and scores them with the judge (training/judge.py) and by their share of real words
+(training/word_metrics.py). A GGM meets a budget through
 the sampler's ``positions_per_call`` (the smallest value whose call count fits N; exact: 1); MD4 runs
 ``steps=N`` (exact: ``steps=None``). The table reports the calls actually made. A reference row scores
 as many held-out real windows (the judge's validation split). Writes ``results.csv``, ``results.md``,
@@ -47,11 +48,22 @@ from ggm_core.checkpoint import load_model, resolve_checkpoint  # noqa: E402
 from ggm_core.masked_diffusion import MaskedDiffusionModel  # noqa: E402
 from ggm_core.model import GlauberModel  # noqa: E402
 from training.judge import JudgeModel, generative_perplexity, load_judge, unigram_entropy  # noqa: E402
+from training.word_metrics import real_word_rate, word_vocabulary  # noqa: E402
 
 BUDGETS = (16, 32, 64, 128, 256, 512)
 SPEED = ["seconds_per_sample", "calls_per_second", "train_positions_per_second", "train_rate_source"]
 RUN = ["samples", "batch_size", "checkpoint", "device"]
-COLUMNS = ["model", "setting", "budget", "network_calls", "gen_perplexity", "unigram_entropy_nats", *SPEED, *RUN]
+COLUMNS = [
+    "model",
+    "setting",
+    "budget",
+    "network_calls",
+    "gen_perplexity",
+    "unigram_entropy_nats",
+    "real_word_rate",
+    *SPEED,
+    *RUN,
+]
 FACE_COLUMNS = [
     "model",
     "setting",
@@ -172,17 +184,18 @@ def measured_training_rate(model, seq_len: int, vocab_size: int, batch_size: int
     return positions / elapsed
 
 
-def heldout_windows(judge: JudgeModel, judge_folder: Path, count: int, seq_len: int) -> torch.Tensor:
-    """``count`` fixed windows of the judge's held-out split, tokenized with the judge's tokenizer."""
+def heldout_reference(judge: JudgeModel, judge_folder: Path, count: int, seq_len: int) -> tuple[torch.Tensor, set]:
+    """``count`` fixed windows of the judge's held-out split (the judge's tokens) and its training split's words."""
     from training.config import TrainConfig
-    from training.data import load_text
+    from training.data import load_text, prepared_corpus
 
     saved = judge.metadata.get("training_config")
     if not saved:
         raise SystemExit(f"{judge_folder}: the judge records no training_config, so its held-out split is unknown")
     cfg = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved})
     data = load_text(cfg, judge_folder)  # the folder holds tokenizer.json, so nothing is retrained
-    return data.val_batches(1, count, seq_len)[0]
+    vocabulary = word_vocabulary((prepared_corpus(cfg) / "train.txt").read_text(encoding="utf-8"))
+    return data.val_batches(1, count, seq_len)[0], vocabulary
 
 
 def bpe_model_of(folder: Path) -> dict:
@@ -332,9 +345,15 @@ def text_benchmark(args) -> list[dict]:
             )
     models = load_models(paths, args.device)
     batch_size = args.batch_size or args.samples
+    seq_len = max(model.network.config.seq_len for _, _, model in models)
+    windows, vocabulary = heldout_reference(judge, judge_folder, args.samples, seq_len)
 
     def score(tokens):
-        return {"gen_perplexity": generative_perplexity(judge, tokens), "unigram_entropy_nats": unigram_entropy(tokens)}
+        return {
+            "gen_perplexity": generative_perplexity(judge, tokens),
+            "unigram_entropy_nats": unigram_entropy(tokens),
+            "real_word_rate": real_word_rate((judge.tokenizer.decode(t) for t in tokens), vocabulary),
+        }
 
     def save(label, setting, tokens, model):
         text = "\n\n".join(
@@ -343,18 +362,21 @@ def text_benchmark(args) -> list[dict]:
         atomic_write_bytes(out / "samples" / f"{slug(label)}_{slug(setting.label)}.txt", text.encode())
 
     rows = sample_rows(models, args, args.samples, batch_size, score, save)
-    seq_len = max(model.network.config.seq_len for _, _, model in models)
-    windows = heldout_windows(judge, judge_folder, args.samples, seq_len)
     reference = {"model": "real text (held-out)", "setting": "", "budget": "", **score(windows)}
     reference |= {"checkpoint": str(judge_folder), "samples": args.samples, "device": str(args.device)}
     note = (
         f"{args.samples} samples per row in runs of {batch_size}, device {args.device}, torch {torch.__version__}; "
         f"judge {judge_folder} (its perplexity on {args.samples} held-out windows: {reference['gen_perplexity']:.1f}). "
-        "Entropy: nats, of the token frequencies pooled over a row's samples."
+        "Entropy: nats, of the token frequencies pooled over a row's samples. Real words: the share of the "
+        "samples' words (all but each sample's first and last) that occur in the training split."
     )
     table = format_table(
         [*rows, reference],
-        [("gen. perplexity", "gen_perplexity", ".1f"), ("unigram entropy (nats)", "unigram_entropy_nats", ".3f")],
+        [
+            ("gen. perplexity", "gen_perplexity", ".1f"),
+            ("unigram entropy (nats)", "unigram_entropy_nats", ".3f"),
+            ("real words", "real_word_rate", ".1%"),
+        ],
     )
     print(note, table, sep="\n")
     write_csv([*rows, reference], COLUMNS, out / "results.csv")

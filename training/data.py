@@ -36,19 +36,24 @@ def _draw(tokens: torch.Tensor, batch_size: int, seq_len: int, windowed: bool, g
     return tokens[torch.randint(tokens.shape[0], (batch_size,), generator=gen)].long()
 
 
-def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
-    """Prepare the corpus, train (or reuse) the BPE in ``tokenizer_dir``, and encode both splits."""
-    from ggm_core.text_tokenizer import TextTokenizer
+def prepared_corpus(cfg: TrainConfig) -> Path:
+    """The folder holding the config's corpus split into ``train.txt`` and ``val.txt`` (prepared if needed)."""
     from training.prepare_text import prepare_text
-    from training.train_tokenizer import read_paragraphs, train_bpe
 
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
     if cfg.corpus == "austen":
-        folder = prepare_text(cache_dir=cache)
-    else:
-        source = Path(cfg.corpus)
-        kwargs = {"folder": source} if source.is_dir() else {"files": [source]}
-        folder = prepare_text(cache_dir=cache, source="files", name=source.stem, **kwargs)
+        return prepare_text(cache_dir=cache)
+    source = Path(cfg.corpus)
+    kwargs = {"folder": source} if source.is_dir() else {"files": [source]}
+    return prepare_text(cache_dir=cache, source="files", name=source.stem, **kwargs)
+
+
+def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
+    """Prepare the corpus, train (or reuse) the BPE in ``tokenizer_dir``, and encode both splits."""
+    from ggm_core.text_tokenizer import TextTokenizer
+    from training.train_tokenizer import read_paragraphs, train_bpe
+
+    folder = prepared_corpus(cfg)
     if not (tokenizer_dir / "tokenizer.json").is_file():
         train_bpe(folder / "train.txt", cfg.vocab_size, tokenizer_dir)
     tokenizer = TextTokenizer.load(tokenizer_dir)
