@@ -5,16 +5,16 @@
     python -m training.benchmark_quality --faces runs/faces/model runs/md4_faces/model    # faces only
 
 For every model and network-call budget N (default 16 … 512) and the exact setting, draws ``--samples``
-unconditional samples and scores them with the judge (training/judge.py) and by their share of real words
-(training/word_metrics.py). A GGM meets a budget through
-the sampler's ``positions_per_call`` (the smallest value whose call count fits N; exact: 1); MD4 runs
-``steps=N`` (exact: ``steps=None``). The table reports the calls actually made. A reference row scores
-as many held-out real windows (the judge's validation split). Writes ``results.csv``, ``results.md``,
-``perplexity_vs_calls.png`` and the decoded ``samples/`` to ``--out`` (default runs/benchmark_quality).
+unconditional samples and scores them with the judge (training/judge.py) and by their share of real
+words (training/word_metrics.py). A GGM meets a budget through the sampler's ``positions_per_call`` (the
+smallest value whose call count fits N; exact: 1); MD4 runs ``steps=N`` (exact: ``steps=None``). The
+table reports the calls actually made. A reference row scores as many held-out real windows (the judge's
+validation split). Writes ``results.csv``, ``results.md``, ``perplexity_vs_calls.png`` and the decoded
+``samples/`` to ``--out`` (default runs/benchmark_quality).
 
-``--faces`` does the same for face models (sharing one VQ tokenizer) with the Fréchet distance on the VQ encoder's features
-(training/image_metrics.py) against real training faces, with two floors: held-out real faces, and
-their VQ reconstructions. It writes ``faces_results.csv``, ``faces_results.md``,
+``--faces`` does the same for face models (GGM and MD4, sharing one VQ tokenizer) with the Fréchet
+distance on the VQ encoder's features (training/image_metrics.py) against real training faces, with two
+floors: held-out real faces, and their VQ reconstructions. It writes ``faces_results.csv``, ``faces_results.md``,
 ``frechet_vs_calls.png`` and sample grids.
 
 Training speed (supervised positions per second) comes from the run's record when there is one: the
