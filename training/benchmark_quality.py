@@ -14,8 +14,8 @@ validation split). Writes ``results.csv``, ``results.md``, ``perplexity_vs_calls
 
 ``--faces`` does the same for face models (GGM and MD4, sharing one VQ tokenizer) with the Fréchet
 distance on the VQ encoder's features (training/image_metrics.py) against real training faces, with two
-floors: held-out real faces, and their VQ reconstructions. It writes ``faces_results.csv``, ``faces_results.md``,
-``frechet_vs_calls.png`` and sample grids.
+floors: held-out real faces, and their VQ reconstructions. It writes ``faces_results.csv``,
+``faces_results.md``, ``frechet_vs_calls.png`` and sample grids.
 
 Training speed (supervised positions per second) comes from the run's record when there is one: the
 model folder's ``summary.json``, else ``../checkpoint/state.safetensors`` (positions seen / wall time,
