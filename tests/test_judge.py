@@ -136,6 +136,21 @@ def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
     assert (out / "results.md").read_text().count("| GGM two-sided |") == 3
     assert len(list((out / "samples").glob("*.txt"))) == 3
 
+    # a model with another BPE: the judge cannot read its tokens, the real-word rate still counts its text
+    cfg, _ = load_config([*common, "--vocab-size", "280", "--out-dir", str(tmp_path / "ggm280")])
+    train(cfg)
+    benchmark_main(
+        ["--ggm", str(tmp_path / "ggm280" / "model"), "--judge", str(tmp_path / "judge" / "model")]
+        + ["--samples", "4", "--budgets", "64", "--out", str(out / "v280"), "--device", "cpu"]
+    )
+    with open(out / "v280" / "results.csv") as fh:
+        *model_rows, reference = csv.DictReader(fh)
+    assert [r["budget"] for r in model_rows] == ["64", "exact"]
+    for r in model_rows:
+        assert r["gen_perplexity"] == "" and 0 <= float(r["real_word_rate"]) <= 1
+    assert float(reference["gen_perplexity"]) > 1 and float(reference["real_word_rate"]) == 1.0
+    assert "the judge cannot read its tokens" in (out / "v280" / "results.md").read_text()
+
 
 def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
     mu_a, mu_b = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([1.0, 1.0, 0.0])
