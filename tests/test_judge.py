@@ -150,6 +150,21 @@ def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
         assert r["gen_perplexity"] == "" and 0 <= float(r["real_word_rate"]) <= 1
     assert float(reference["gen_perplexity"]) > 1 and float(reference["real_word_rate"]) == 1.0
     assert "the judge cannot read its tokens" in (out / "v280" / "results.md").read_text()
+    # ... unless the judge reads its decoded text, re-encoded in the judge's BPE and cut to 8 tokens
+    benchmark_main(
+        ["--ggm", str(tmp_path / "ggm280" / "model"), "--judge", str(tmp_path / "judge" / "model")]
+        + ["--samples", "4", "--budgets", "64", "--out", str(out / "v280_text"), "--device", "cpu"]
+        + ["--judge-text-tokens", "8"]
+    )
+    with open(out / "v280_text" / "results.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(1 < float(r["gen_perplexity"]) < 1e4 for r in rows)
+    assert "first 8 tokens of each sample's decoded text" in (out / "v280_text" / "results.md").read_text()
+    with pytest.raises(SystemExit, match="lower --judge-text-tokens 1000"):
+        benchmark_main(
+            ["--ggm", str(tmp_path / "ggm280" / "model"), "--judge", str(tmp_path / "judge" / "model")]
+            + ["--samples", "4", "--budgets", "64", "--out", str(out / "v280_long"), "--judge-text-tokens", "1000"]
+        )
 
 
 def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():

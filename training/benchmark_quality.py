@@ -346,19 +346,29 @@ def text_benchmark(args) -> list[dict]:
     for path, (_, folder, model) in zip(paths, models, strict=True):
         if bpe_model_of(folder) == judge_bpe:
             judged.add(id(model))
-        else:
+        elif not args.judge_text_tokens:
             print(
                 f"{path}: its tokenizer differs from the judge's, so its gen. perplexity is left blank (its real "
-                f"words are counted on its decoded text); to score it, train a judge with "
-                f"python -m training.judge --tokenizer-from {path}"
+                "words are counted on its decoded text); --judge-text-tokens N scores its text instead"
             )
     batch_size = args.batch_size or args.samples
     seq_len = max(model.network.config.seq_len for _, _, model in models)
     windows, vocabulary = heldout_reference(judge, judge_folder, args.samples, seq_len)
 
+    def judge_reads(tokens, model) -> torch.Tensor | None:
+        """The tokens the judge scores: the model's own, or the first N of its text in the judge's BPE."""
+        n = args.judge_text_tokens
+        if not n:
+            return tokens if id(model) in judged else None
+        ids = [judge.tokenizer.encode(model.tokenizer.decode(t))[:n] for t in tokens]
+        if min(map(len, ids)) < n:
+            raise SystemExit(f"a sample re-encodes to {min(map(len, ids))} judge tokens: lower --judge-text-tokens {n}")
+        return torch.tensor(ids)
+
     def score(tokens, model):
+        read = judge_reads(tokens, model)
         return {
-            "gen_perplexity": generative_perplexity(judge, tokens) if id(model) in judged else None,
+            "gen_perplexity": None if read is None else generative_perplexity(judge, read),
             "unigram_entropy_nats": unigram_entropy(tokens),
             "real_word_rate": real_word_rate((model.tokenizer.decode(t) for t in tokens), vocabulary),
         }
@@ -378,7 +388,12 @@ def text_benchmark(args) -> list[dict]:
         "Entropy: nats, of the token frequencies pooled over a row's samples. Real words: the share of the "
         "samples' words (all but each sample's first and last) that occur in the training split."
     )
-    if len(judged) <= len(models):
+    if args.judge_text_tokens:
+        note += (
+            f" Perplexity: of the first {args.judge_text_tokens} tokens of each sample's decoded text (and real "
+            "window) re-encoded with the judge's BPE."
+        )
+    elif len(judged) <= len(models):
         note += " A blank perplexity: the model's tokenizer is not the judge's, so the judge cannot read its tokens."
     table = format_table(
         [*rows, reference],
@@ -501,6 +516,13 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--md4", help="a masked diffusion (MD4) text checkpoint, e.g. runs/md4_austen/model")
     parser.add_argument("--judge", help="the judge checkpoint for the text models, e.g. runs/judge_austen/model")
     parser.add_argument("--samples", type=int, default=32, help="text samples per setting")
+    parser.add_argument(
+        "--judge-text-tokens",
+        type=int,
+        default=0,
+        help="score every text sample on the first N tokens of its decoded text re-encoded with the judge's BPE "
+        "(compares models with different tokenizers); 0 = the judge reads the model's own tokens",
+    )
     parser.add_argument(
         "--faces", nargs="+", help="face checkpoints (GGM, MD4) sharing one VQ tokenizer: run the Fréchet benchmark"
     )
