@@ -6,11 +6,12 @@
 
 For every model and network-call budget N (default 16 … 512) and the exact setting, draws ``--samples``
 unconditional samples and scores them with the judge (training/judge.py) and by their share of real words
-(training/word_metrics.py); a model whose BPE is not the judge's gets the real-word rate only (the judge
-reads token ids), which is how models with different vocabulary sizes are compared. A GGM meets a budget
-through the sampler's ``positions_per_call`` (the smallest value whose call count fits N; exact: 1); MD4
-runs ``steps=N`` (exact: ``steps=None``). The table reports the calls actually made. A reference row
-scores as many held-out real windows (the judge's validation split). Writes ``results.csv``,
+(training/word_metrics.py). The judge reads token ids of its own BPE: a model with another BPE gets a blank
+perplexity, unless ``--judge-text-tokens N`` has the judge read every sample (and real window) as the first
+N tokens of its decoded text in the judge's BPE, which compares models of different vocabulary sizes. A GGM
+meets a budget through the sampler's ``positions_per_call`` (the smallest value whose call count fits N;
+exact: 1); MD4 runs ``steps=N`` (exact: ``steps=None``). The table reports the calls actually made. A
+reference row scores as many held-out real windows (the judge's validation split). Writes ``results.csv``,
 ``results.md``, ``perplexity_vs_calls.png`` and the decoded ``samples/`` to ``--out`` (default
 runs/benchmark_quality).
 
