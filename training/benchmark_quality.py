@@ -343,11 +343,9 @@ def text_benchmark(args) -> list[dict]:
     judge_bpe = bpe_model_of(judge_folder)
     paths = [p for p in (args.ggm, args.ggm_classic, args.md4) if p]
     models = load_models(paths, args.device)
-    judged = {id(judge)}  # models whose tokens the judge reads: its own tokenizer
-    for path, (_, folder, model) in zip(paths, models, strict=True):
-        if bpe_model_of(folder) == judge_bpe:
-            judged.add(id(model))
-        elif not args.judge_text_tokens:
+    unreadable = {id(model) for _, folder, model in models if bpe_model_of(folder) != judge_bpe}
+    for path, (_, _, model) in zip(paths, models, strict=True):
+        if id(model) in unreadable and not args.judge_text_tokens:
             print(
                 f"{path}: its tokenizer differs from the judge's, so its gen. perplexity is left blank (its real "
                 "words are counted on its decoded text); --judge-text-tokens N scores its text instead"
@@ -356,22 +354,23 @@ def text_benchmark(args) -> list[dict]:
     seq_len = max(model.network.config.seq_len for _, _, model in models)
     windows, vocabulary = heldout_reference(judge, judge_folder, args.samples, seq_len)
 
-    def judge_reads(tokens, model) -> torch.Tensor | None:
+    def judge_reads(tokens, texts, model) -> torch.Tensor | None:
         """The tokens the judge scores: the model's own, or the first N of its text in the judge's BPE."""
         n = args.judge_text_tokens
         if not n:
-            return tokens if id(model) in judged else None
-        ids = [judge.tokenizer.encode(model.tokenizer.decode(t))[:n] for t in tokens]
+            return None if id(model) in unreadable else tokens
+        ids = [judge.tokenizer.encode(text)[:n] for text in texts]
         if min(map(len, ids)) < n:
             raise SystemExit(f"a sample re-encodes to {min(map(len, ids))} judge tokens: lower --judge-text-tokens {n}")
         return torch.tensor(ids)
 
     def score(tokens, model):
-        read = judge_reads(tokens, model)
+        texts = [model.tokenizer.decode(t) for t in tokens]
+        read = judge_reads(tokens, texts, model)
         return {
             "gen_perplexity": None if read is None else generative_perplexity(judge, read),
             "unigram_entropy_nats": unigram_entropy(tokens),
-            "real_word_rate": real_word_rate((model.tokenizer.decode(t) for t in tokens), vocabulary),
+            "real_word_rate": real_word_rate(texts, vocabulary),
         }
 
     def save(label, setting, tokens, model):
@@ -394,7 +393,7 @@ def text_benchmark(args) -> list[dict]:
             f" Perplexity: of the first {args.judge_text_tokens} tokens of each sample's decoded text (and real "
             "window) re-encoded with the judge's BPE."
         )
-    elif len(judged) <= len(models):
+    elif unreadable:
         note += " A blank perplexity: the model's tokenizer is not the judge's, so the judge cannot read its tokens."
     table = format_table(
         [*rows, reference],
