@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 from ggm_core import load_model, sample_tokens
 from training.config import load_config
 from training.train import train
+from training.train_state import training_record
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "training" / "configs" / "tiny_text.toml"
@@ -58,6 +59,13 @@ def test_tiny_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
     exported = load_file(tmp_path / "run" / "model" / "model.safetensors")
     assert all(torch.equal(v, state[f"ema.{k}"].half()) for k, v in exported.items())  # the export is the average
     assert any(not torch.equal(v, state[f"model.{k}"].half()) for k, v in exported.items())
+    written = training_record(tmp_path / "run" / "checkpoint")  # record.json, publishable without the state
+    assert (tmp_path / "run" / "checkpoint" / "record.json").is_file()
+    assert (written["step"], written["val_loss"], written["positions_seen"]) == (
+        60,
+        record["val_loss"],
+        record["positions_seen"],
+    )
     tokens = sample_tokens(model.denoiser, model.schedule, model.noise, batch_size=2, seed=0)
     assert tokens.shape == (2, 32) and isinstance(model.tokenizer.decode(tokens[0]), str)
 

@@ -21,7 +21,7 @@ floors: held-out real faces, and their VQ reconstructions. It writes ``faces_res
 ``faces_results.md``, ``frechet_vs_calls.png`` and sample grids.
 
 Training speed (supervised positions per second) comes from the run's record when there is one: the
-model folder's ``summary.json``, else ``../checkpoint/state.safetensors`` (positions seen / wall time,
+model folder's ``summary.json``, else ``../checkpoint/record.json`` (positions seen / wall time,
 evaluations and checkpoints included, on the machine that trained it); otherwise it is measured here
 over a few optimiser steps on random tokens with learning rate 0 (the weights do not change).
 """
@@ -43,7 +43,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.ticker import LogFormatter, NullFormatter, ScalarFormatter  # noqa: E402
-from safetensors import safe_open  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from ggm_core.atomic import atomic_write, atomic_write_bytes  # noqa: E402
@@ -51,6 +50,7 @@ from ggm_core.checkpoint import load_model, resolve_checkpoint  # noqa: E402
 from ggm_core.masked_diffusion import MaskedDiffusionModel  # noqa: E402
 from ggm_core.model import GlauberModel  # noqa: E402
 from training.judge import JudgeModel, generative_perplexity, load_judge, unigram_entropy  # noqa: E402
+from training.train_state import RECORD_FILE, STATE_FILE, training_record  # noqa: E402
 from training.word_metrics import real_word_rate, word_vocabulary  # noqa: E402
 
 BUDGETS = (16, 32, 64, 128, 256, 512)
@@ -154,10 +154,9 @@ def recorded_training_rate(folder: Path) -> tuple[float, str] | None:
         data = json.loads(summary.read_text())
         if data.get("positions_seen") and data.get("wall_minutes"):
             return data["positions_seen"] / (60 * data["wall_minutes"]), "summary.json"
-    state = folder.parent / "checkpoint" / "state.safetensors"
-    if state.is_file():
-        with safe_open(state, "pt") as fh:
-            record = json.loads(fh.metadata()["record"])
+    state_dir = folder.parent / "checkpoint"
+    if (state_dir / STATE_FILE).is_file() or (state_dir / RECORD_FILE).is_file():
+        record = training_record(state_dir)
         if record.get("positions_seen") and record.get("wall_seconds"):
             return record["positions_seen"] / record["wall_seconds"], "training record"
     return None

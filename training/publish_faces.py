@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from safetensors import safe_open
 
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
 from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, known_codes, mask_to_cells
 from training.plots import image_grid
 from training.prepare_faces import prepare_faces
+from training.train_state import training_record
 
 MASKS = {  # pixel boxes (y0, y1, x0, x1) on the aligned 64×64 faces
     "eyes": (20, 32, 12, 52),
@@ -65,8 +65,7 @@ def main(argv=None) -> None:
     held_out = np.load(prepare_faces() / "val.npy")[: args.infill_faces]
     grid = image_grid(infill_rows(model, held_out, seed=7), columns=args.infill_faces)
     Image.fromarray(grid).save(args.to / "infill_examples.png")
-    with safe_open(args.run / "checkpoint" / "state.safetensors", "pt") as fh:
-        record = json.loads(fh.metadata()["record"])
+    record = training_record(args.run / "checkpoint")
     summary = {
         "steps": record["step"],
         "positions_seen": record["positions_seen"],

@@ -12,11 +12,11 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
 from training.prepare_text import prepare_text
+from training.train_state import training_record
 from training.train_tokenizer import read_paragraphs
 
 
@@ -66,8 +66,7 @@ def main(argv=None) -> None:
         shutil.copy2(item, args.to / item.name)
     shutil.copy2(args.run / "loss_curve.png", args.to / "loss_curve.png")
     model = load_model(args.to)
-    with safe_open(args.run / "checkpoint" / "state.safetensors", "pt") as fh:
-        record = json.loads(fh.metadata()["record"])
+    record = training_record(args.run / "checkpoint")
     val_text = (
         args.val_text or prepare_text(cache_dir=model.metadata["training_config"].get("cache_dir") or None) / "val.txt"
     )

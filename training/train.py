@@ -2,8 +2,8 @@
 
 Resumable (``--resume``), CPU or CUDA (bf16 autocast), multi-GPU with
 ``torchrun --nproc_per_node N -m training.train --config ...``. Writes to OUT_DIR:
-``checkpoint/state.safetensors`` (resume), ``model/`` (the exported checkpoint), ``loss_curve.png``,
-``samples/`` and ``log.jsonl``. Validation, samples and the export use the weight average
+``checkpoint/state.safetensors`` (resume), ``checkpoint/record.json`` (step, losses, wall time),
+``model/`` (the exported checkpoint), ``loss_curve.png`` and ``samples/``. Validation, samples and the export use the weight average
 (``ema_decay``, training/weight_average.py).
 """
 
@@ -22,7 +22,7 @@ from training.config import TrainConfig, load_config
 from training.data import load_data
 from training.families import build_model
 from training.plots import plot_loss_curve, write_samples
-from training.train_state import load_state, save_state
+from training.train_state import STATE_FILE, load_state, save_state
 from training.weight_average import WeightAverage
 
 
@@ -102,7 +102,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         "data": torch.Generator().manual_seed(cfg.seed * 1000 + rank),
         "noise": torch.Generator().manual_seed(cfg.seed * 1000 + 500 + rank),
     }
-    state_path = out / "checkpoint" / "state.safetensors"
+    state_path = out / "checkpoint" / STATE_FILE
     record = {"step": 0, "train_loss": [], "val_loss": [], "wall_seconds": 0.0, "positions_seen": 0, "sync_checks": 0}
     if resume:
         if not state_path.is_file():

@@ -1,5 +1,6 @@
 """Resumable training state in one safetensors file: weights, their average, optimiser, RNG states and a
-JSON record."""
+JSON record; the record is also written beside it as ``record.json`` so a run can be published without
+its (large) state file."""
 
 import json
 from pathlib import Path
@@ -7,8 +8,11 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, safe_open
 
-from ggm_core.atomic import atomic_save_safetensors
+from ggm_core.atomic import atomic_save_safetensors, atomic_write_bytes
 from training.weight_average import WeightAverage
+
+STATE_FILE = "state.safetensors"
+RECORD_FILE = "record.json"
 
 
 def save_state(
@@ -27,8 +31,18 @@ def save_state(
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
     for name, generator in rngs.items():
         tensors[f"rng.{name}"] = generator.get_state()
+    atomic_write_bytes(path.parent / RECORD_FILE, json.dumps(record).encode())
     record = {**record, "param_groups": opt["param_groups"], "ema_updates": average.updates}
     atomic_save_safetensors(tensors, path, metadata={"record": json.dumps(record)})
+
+
+def training_record(state_dir: Path) -> dict:
+    """The run's record (step, losses, positions seen, wall time) from ``record.json``, or from the state
+    file's metadata for runs saved before ``record.json`` was written."""
+    if (state_dir / RECORD_FILE).is_file():
+        return json.loads((state_dir / RECORD_FILE).read_text())
+    with safe_open(state_dir / STATE_FILE, "pt") as fh:
+        return json.loads(fh.metadata()["record"])
 
 
 def load_state(
