@@ -47,7 +47,7 @@ class ClassicDenoiser(Denoiser):
         position = schedule.visit_order[t % schedule.seq_len].to(x0.device)
         kappa = schedule.kappa[t].to(x0.device)
         tau = ((t + 1) / schedule.num_steps).to(x0.device)
-        h = self(xt, position[:, None], tau)[:, 0]
+        h = self(xt, position[:, None], tau)[:, 0].float()  # the loss in fp32 under bf16 autocast
         target = xt.gather(1, position[:, None]).squeeze(1)
         loss = signal_vs_noise_loss(h, target, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
         return loss.mean(), batch

@@ -58,13 +58,15 @@ class TwoSidedDenoiser(Denoiser):
         content = self.query_embedding if tokens is None else self.token_embedding(tokens)
         return content + self.position_embedding[positions] + self.stream_embedding[stream]
 
-    def conditioning(self, tau: torch.Tensor):
-        """Per-token conditioning for times ``tau`` (N, n): a function ``block -> modulations`` and the
-        head's conditioning. Few distinct times occur, so the embeddings and modulations are computed
-        once per distinct time and gathered."""
-        distinct, index = torch.unique(tau, return_inverse=True)
-        table = self.time_embedding(distinct)
-        return (lambda block: block.modulations(table)[index]), table[index]
+    def conditioning(self, sweep: torch.Tensor, schedule: GlauberSchedule, seq_len: int):
+        """Per-token conditioning for sequences in sweeps ``sweep`` (N,): a function ``block ->
+        modulations`` (N, 3L, 6d) and the queries' head conditioning (N, L, d). The times depend on the
+        sweep alone, so both are computed once per distinct sweep and selected per sequence (a gather
+        along the batch, whose backward is cheap also on a GPU)."""
+        distinct, index = torch.unique(sweep, return_inverse=True)
+        tau = torch.cat(self.stream_times(distinct, schedule, seq_len), dim=1).to(sweep.device)
+        table = self.time_embedding(tau)
+        return (lambda block: block.modulations(table)[index]), table[index, 2 * seq_len :]
 
     @staticmethod
     def stream_times(sweep: torch.Tensor, schedule: GlauberSchedule, seq_len: int):
@@ -85,18 +87,17 @@ class TwoSidedDenoiser(Denoiser):
             ],
             dim=1,
         )
-        tau = torch.cat(self.stream_times(sweep, schedule, L), dim=1).to(before.device)
-        modulations, cond = self.conditioning(tau)
+        modulations, query_cond = self.conditioning(sweep, schedule, L)
         for block in self.blocks:
             x = block(x, modulations(block), self.mask)
-        return self.head(x[:, 2 * L :], cond[:, 2 * L :])
+        return self.head(x[:, 2 * L :], query_cond)
 
     def training_loss(self, x0, schedule, noise, generator=None):
         """One sweep k per sequence; the loss at all L positions (targets B, contexts B_{<i}, A_{>i})."""
         _require_left_to_right(schedule)
         sweep = torch.randint(schedule.sweeps, (x0.shape[0],), generator=generator)
         before, after, steps = sample_sweep_pair(x0, sweep, schedule, noise, generator)
-        h = self(before, after, sweep.to(x0.device), schedule)
+        h = self(before, after, sweep.to(x0.device), schedule).float()  # the loss in fp32 under bf16 autocast
         kappa = schedule.kappa[steps.cpu()].to(x0.device)
         loss = signal_vs_noise_loss(h, before, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
         return loss.mean(), before.numel()
