@@ -25,7 +25,7 @@ from training.judge import (
     main as judge_main,
 )
 from training.train import train
-from training.word_metrics import real_word_rate, word_vocabulary
+from training.word_metrics import copied_ngram_rate, real_word_rate, word_ngrams, word_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "training" / "configs" / "tiny_text.toml"
@@ -102,6 +102,16 @@ def test_real_word_rate_skips_the_edge_words_and_ignores_case():
         real_word_rate(["two words", "!!"], vocabulary)
 
 
+def test_copied_ngram_rate_counts_training_phrases():
+    reference = word_ngrams("It is a truth universally acknowledged, that a single man", 3)
+    assert ("a", "truth", "universally") in reference and len(reference) == 8
+    # inner 3-grams of the first text: "it is a" (copied), "is a lie" (not); the second has none
+    assert copied_ngram_rate(["x IT, is a lie y", "a single man"], reference, 3) == pytest.approx(1 / 2)
+    assert copied_ngram_rate(["ledged that a single man..."], reference, 3) == 1.0  # the cut edge word is skipped
+    with pytest.raises(ValueError, match="fewer than 3 inner words"):
+        copied_ngram_rate(["four words in all"], reference, 3)
+
+
 def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
     common = ["--config", str(TINY), "--corpus", str(corpus), "--threads", "1", "--max-steps", "8"]
@@ -129,8 +139,9 @@ def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
     assert [float(r["network_calls"]) for r in rows[:3]] == [16, 34, 66]
     for r in rows:
         assert 1 < float(r["gen_perplexity"]) < 1e4 and float(r["unigram_entropy_nats"]) > 0
-        assert 0 <= float(r["real_word_rate"]) <= 1
-    assert float(rows[-1]["real_word_rate"]) == 1.0  # held-out text of the repeated corpus: only seen words
+        assert 0 <= float(r["real_word_rate"]) <= 1 and 0 <= float(r["copied_6grams"]) <= 1
+    # held-out text of the repeated corpus: only seen words and phrases
+    assert float(rows[-1]["real_word_rate"]) == 1.0 and float(rows[-1]["copied_6grams"]) == 1.0
     assert rows[0]["train_rate_source"] == "training record" and float(rows[0]["train_positions_per_second"]) > 0
     assert (out / "perplexity_vs_calls.png").stat().st_size > 1000
     assert (out / "results.md").read_text().count("| GGM two-sided |") == 3

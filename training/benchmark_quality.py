@@ -51,9 +51,10 @@ from ggm_core.masked_diffusion import MaskedDiffusionModel  # noqa: E402
 from ggm_core.model import GlauberModel  # noqa: E402
 from training.judge import JudgeModel, generative_perplexity, load_judge, unigram_entropy  # noqa: E402
 from training.train_state import RECORD_FILE, STATE_FILE, training_record  # noqa: E402
-from training.word_metrics import real_word_rate, word_vocabulary  # noqa: E402
+from training.word_metrics import copied_ngram_rate, real_word_rate, word_ngrams, word_vocabulary  # noqa: E402
 
 BUDGETS = (16, 32, 64, 128, 256, 512)
+COPY_N = 6  # word n-grams checked against the training text
 SPEED = ["seconds_per_sample", "calls_per_second", "train_positions_per_second", "train_rate_source"]
 RUN = ["samples", "batch_size", "checkpoint", "device"]
 COLUMNS = [
@@ -64,6 +65,7 @@ COLUMNS = [
     "gen_perplexity",
     "unigram_entropy_nats",
     "real_word_rate",
+    "copied_6grams",
     *SPEED,
     *RUN,
 ]
@@ -187,7 +189,8 @@ def measured_training_rate(model, seq_len: int, vocab_size: int, batch_size: int
 
 
 def heldout_reference(judge: JudgeModel, judge_folder: Path, count: int, seq_len: int) -> tuple[torch.Tensor, set]:
-    """``count`` fixed windows of the judge's held-out split (the judge's tokens) and its training split's words."""
+    """``count`` fixed windows of the judge's held-out split (the judge's tokens), and its training split's
+    words and word n-grams."""
     from training.config import TrainConfig
     from training.data import load_text, prepared_corpus
 
@@ -196,8 +199,8 @@ def heldout_reference(judge: JudgeModel, judge_folder: Path, count: int, seq_len
         raise SystemExit(f"{judge_folder}: the judge records no training_config, so its held-out split is unknown")
     cfg = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved})
     data = load_text(cfg, judge_folder)  # the folder holds tokenizer.json, so nothing is retrained
-    vocabulary = word_vocabulary((prepared_corpus(cfg) / "train.txt").read_text(encoding="utf-8"))
-    return data.val_batches(1, count, seq_len)[0], vocabulary
+    train_text = (prepared_corpus(cfg) / "train.txt").read_text(encoding="utf-8")
+    return data.val_batches(1, count, seq_len)[0], word_vocabulary(train_text), word_ngrams(train_text, COPY_N)
 
 
 def bpe_model_of(folder: Path) -> dict:
@@ -351,7 +354,7 @@ def text_benchmark(args) -> list[dict]:
             )
     batch_size = args.batch_size or args.samples
     seq_len = max(model.network.config.seq_len for _, _, model in models)
-    windows, vocabulary = heldout_reference(judge, judge_folder, args.samples, seq_len)
+    windows, vocabulary, train_ngrams = heldout_reference(judge, judge_folder, args.samples, seq_len)
 
     def judge_reads(tokens, texts, model) -> torch.Tensor | None:
         """The tokens the judge scores: the model's own, or the first N of its text in the judge's BPE."""
@@ -370,6 +373,7 @@ def text_benchmark(args) -> list[dict]:
             "gen_perplexity": None if read is None else generative_perplexity(judge, read),
             "unigram_entropy_nats": unigram_entropy(tokens),
             "real_word_rate": real_word_rate(texts, vocabulary),
+            "copied_6grams": copied_ngram_rate(texts, train_ngrams, COPY_N),
         }
 
     def save(label, setting, tokens, model):
@@ -385,7 +389,8 @@ def text_benchmark(args) -> list[dict]:
         f"{args.samples} samples per row in runs of {batch_size}, device {args.device}, torch {torch.__version__}; "
         f"judge {judge_folder} (its perplexity on {args.samples} held-out windows: {reference['gen_perplexity']:.1f}). "
         "Entropy: nats, of the token frequencies pooled over a row's samples. Real words: the share of the "
-        "samples' words (all but each sample's first and last) that occur in the training split."
+        "samples' words (all but each sample's first and last) that occur in the training split. Copied 6-grams: "
+        "the share of the samples' word 6-grams that occur in the training split."
     )
     if args.judge_text_tokens:
         note += (
@@ -400,6 +405,7 @@ def text_benchmark(args) -> list[dict]:
             ("gen. perplexity", "gen_perplexity", ".1f"),
             ("unigram entropy (nats)", "unigram_entropy_nats", ".3f"),
             ("real words", "real_word_rate", ".1%"),
+            ("copied 6-grams", "copied_6grams", ".1%"),
         ],
     )
     print(note, table, sep="\n")

@@ -1,8 +1,12 @@
-"""Real-word rate: the share of a sample's words that occur in the training text.
+"""Word-level checks of generated text against the training text.
 
-The judge's perplexity rewards plausible token sequences; a BPE model can still join subwords into words
-no one wrote ("unchowled"). This metric counts them: words are maximal runs of ASCII letters, compared in
-lower case, and the first and last word of each text are skipped because a window may cut them.
+Real-word rate: the judge's perplexity rewards plausible token sequences; a BPE model can still join
+subwords into words no one wrote ("unchowled"). This counts them: words are maximal runs of ASCII letters,
+compared in lower case, and the first and last word of each text are skipped because a window may cut them.
+
+Copied n-grams: a low judge perplexity could also come from reciting the training text. The share of a
+sample's word n-grams that occur in the training text measures that; held-out real text gives the level
+that ordinary phrasing reaches.
 """
 
 import re
@@ -22,3 +26,23 @@ def real_word_rate(texts: Iterable[str], vocabulary: set[str]) -> float:
     if not inner:
         raise ValueError("no words to score: every text has fewer than three words")
     return sum(word in vocabulary for word in inner) / len(inner)
+
+
+def word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    """The lower-cased word n-grams of ``text``."""
+    words = [word.lower() for word in WORD.findall(text)]
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def copied_ngram_rate(texts: Iterable[str], reference: set[tuple[str, ...]], n: int) -> float:
+    """Fraction of the word n-grams of ``texts`` found in ``reference``, counted with repeats over each
+    text's inner words (the edge words, which a window may cut, are skipped as in :func:`real_word_rate`)."""
+    found = total = 0
+    for text in texts:
+        words = [word.lower() for word in WORD.findall(text)[1:-1]]
+        for i in range(len(words) - n + 1):
+            total += 1
+            found += tuple(words[i : i + n]) in reference
+    if not total:
+        raise ValueError(f"no word {n}-grams to score: every text has fewer than {n} inner words")
+    return found / total
