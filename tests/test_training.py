@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 from ggm_core import load_model, sample_tokens
 from training.config import load_config
+from training.plot_runs import main as plot_runs
 from training.train import train
 from training.train_state import training_record
 
@@ -66,6 +67,10 @@ def test_tiny_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
         record["val_loss"],
         record["positions_seen"],
     )
+    plot_runs([str(tmp_path / "run"), "--out", str(tmp_path / "val.png")])
+    assert (tmp_path / "val.png").stat().st_size > 1000
+    with pytest.raises(SystemExit):
+        plot_runs([str(tmp_path / "run"), "--labels", "a", "b", "--out", str(tmp_path / "bad.png")])
     tokens = sample_tokens(model.denoiser, model.schedule, model.noise, batch_size=2, seed=0)
     assert tokens.shape == (2, 32) and isinstance(model.tokenizer.decode(tokens[0]), str)
 

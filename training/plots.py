@@ -24,6 +24,22 @@ def plot_loss_curve(record: dict, path: Path) -> None:
     if record["val_loss"]:
         steps, losses = np.array(record["val_loss"]).T
         ax.plot(steps, losses, "o-", color="#E69F00", lw=1.8, ms=4, label="validation")
+    save_axes(fig, ax, path)
+
+
+def plot_validation_curves(records: dict[str, dict], path: Path, ymax: float | None = None) -> None:
+    """Validation loss against steps for several runs, one line per label; ``ymax`` clips the loss axis."""
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    for label, record in records.items():
+        steps, losses = np.array(record["val_loss"]).T
+        ax.plot(steps, losses, "o-", lw=1.6, ms=3, label=label)
+    if ymax is not None:
+        ax.set_ylim(top=ymax)
+    save_axes(fig, ax, path)
+
+
+def save_axes(fig, ax, path: Path) -> None:
+    """Label the loss axes and write the figure atomically."""
     ax.set_xlabel("step")
     ax.set_ylabel("signal-vs-noise loss per position")
     ax.grid(alpha=0.3)

@@ -41,6 +41,8 @@ def training_record(state_dir: Path) -> dict:
     file's metadata for runs saved before ``record.json`` was written."""
     if (state_dir / RECORD_FILE).is_file():
         return json.loads((state_dir / RECORD_FILE).read_text())
+    if not (state_dir / STATE_FILE).is_file():
+        raise FileNotFoundError(f"{state_dir}: neither {RECORD_FILE} nor {STATE_FILE}")
     with safe_open(state_dir / STATE_FILE, "pt") as fh:
         return json.loads(fh.metadata()["record"])
 
