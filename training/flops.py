@@ -1,7 +1,7 @@
 """Training FLOPs per step, counted (not estimated) with ``torch.utils.flop_counter``.
 
-    python -m training.flops --config training/configs/text_austen.toml --steps 2000
-    python -m training.flops --config training/configs/text_austen.toml --family md4 --match 5.6e15
+    python -m training.flops --config training/configs/text_austen_2048.toml --steps 2000
+    python -m training.flops --config training/configs/text_austen_2048.toml --family md4 --match 5.6e15
 
 Runs one forward and backward pass of the config's model on random tokens and counts the floating-point
 operations of its matrix products and attention (dense: a masked-out score costs as much as any other),
