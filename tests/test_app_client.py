@@ -254,7 +254,9 @@ def test_mask_preview(client, face, tmp_path):
 
 def test_stop(client):
     assert client.predict(api_name="/stop_face")[0] == "Nothing is running."
-    job = client.submit(name="faces", **ADVANCED_EXACT, api_name="/generate_face")
+    # 8 sweeps (the most the slider allows): about 4.7 s with the tiny model, a wide margin for Stop to arrive
+    # while it runs; at 2 sweeps (2.1 s) Stop once found nothing running in a full test run (not reproduced)
+    job = client.submit(name="faces", **(ADVANCED_EXACT | {"n_sweeps": 8}), api_name="/generate_face")
     deadline = time.time() + 20
     while len(job.outputs()) < 2 and time.time() < deadline:
         time.sleep(0.02)
