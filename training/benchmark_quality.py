@@ -50,7 +50,7 @@ from ggm_core.checkpoint import load_model, resolve_checkpoint  # noqa: E402
 from ggm_core.masked_diffusion import MaskedDiffusionModel  # noqa: E402
 from ggm_core.model import GlauberModel  # noqa: E402
 from training.judge import JudgeModel, generative_perplexity, load_judge, unigram_entropy  # noqa: E402
-from training.train_state import RECORD_FILE, STATE_FILE, training_record  # noqa: E402
+from training.train_state import training_record  # noqa: E402
 from training.word_metrics import copied_ngram_rate, real_word_rate, word_ngrams, word_vocabulary  # noqa: E402
 
 BUDGETS = (16, 32, 64, 128, 256, 512)
@@ -156,11 +156,12 @@ def recorded_training_rate(folder: Path) -> tuple[float, str] | None:
         data = json.loads(summary.read_text())
         if data.get("positions_seen") and data.get("wall_minutes"):
             return data["positions_seen"] / (60 * data["wall_minutes"]), "summary.json"
-    state_dir = folder.parent / "checkpoint"
-    if (state_dir / STATE_FILE).is_file() or (state_dir / RECORD_FILE).is_file():
-        record = training_record(state_dir)
-        if record.get("positions_seen") and record.get("wall_seconds"):
-            return record["positions_seen"] / record["wall_seconds"], "training record"
+    try:
+        record = training_record(folder.parent / "checkpoint")
+    except FileNotFoundError:
+        return None
+    if record.get("positions_seen") and record.get("wall_seconds"):
+        return record["positions_seen"] / record["wall_seconds"], "training record"
     return None
 
 
@@ -188,7 +189,9 @@ def measured_training_rate(model, seq_len: int, vocab_size: int, batch_size: int
     return positions / elapsed
 
 
-def heldout_reference(judge: JudgeModel, judge_folder: Path, count: int, seq_len: int) -> tuple[torch.Tensor, set]:
+def heldout_reference(
+    judge: JudgeModel, judge_folder: Path, count: int, seq_len: int
+) -> tuple[torch.Tensor, set[str], set[tuple[str, ...]]]:
     """``count`` fixed windows of the judge's held-out split (the judge's tokens), and its training split's
     words and word n-grams."""
     from training.config import TrainConfig
@@ -390,7 +393,7 @@ def text_benchmark(args) -> list[dict]:
         f"judge {judge_folder} (its perplexity on {args.samples} held-out windows: {reference['gen_perplexity']:.1f}). "
         "Entropy: nats, of the token frequencies pooled over a row's samples. Real words: the share of the "
         "samples' words (all but each sample's first and last) that occur in the training split. Copied 6-grams: "
-        "the share of the samples' word 6-grams that occur in the training split."
+        "the share of the samples' word 6-grams (edge words skipped) that occur in the training split."
     )
     if args.judge_text_tokens:
         note += (

@@ -3,8 +3,8 @@
 Resumable (``--resume``), CPU or CUDA (bf16 autocast), multi-GPU with
 ``torchrun --nproc_per_node N -m training.train --config ...``. Writes to OUT_DIR:
 ``checkpoint/state.safetensors`` (resume), ``checkpoint/record.json`` (step, losses, wall time),
-``model/`` (the exported checkpoint), ``loss_curve.png`` and ``samples/``. Validation, samples and the export use the weight average
-(``ema_decay``, training/weight_average.py).
+``model/`` (the exported checkpoint), ``loss_curve.png`` and ``samples/``. Validation, samples and the
+export use the weight average (``ema_decay``, training/weight_average.py).
 """
 
 import json

@@ -61,8 +61,9 @@ class TwoSidedDenoiser(Denoiser):
     def conditioning(self, sweep: torch.Tensor, schedule: GlauberSchedule, seq_len: int):
         """Per-token conditioning for sequences in sweeps ``sweep`` (N,): a function ``block ->
         modulations`` (N, 3L, 6d) and the queries' head conditioning (N, L, d). The times depend on the
-        sweep alone, so both are computed once per distinct sweep and selected per sequence (a gather
-        along the batch, whose backward is cheap also on a GPU)."""
+        sweep alone, so both are computed once per distinct sweep and selected per sequence: a gather
+        along the batch, whose backward adds whole (3L, 6d) rows, rather than one from a few distinct
+        times, whose backward funnels every token's gradient into those few rows."""
         distinct, index = torch.unique(sweep, return_inverse=True)
         tau = torch.cat(self.stream_times(distinct, schedule, seq_len), dim=1).to(sweep.device)
         table = self.time_embedding(tau)
