@@ -320,11 +320,12 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
             example_images.append((faces.load_image_file(p, tok0.image_size), p.stem))
         except faces.ImageInputError:
             continue
-    first = example_images[0][0] if example_images else None
     with gr.Row():
         with gr.Column(scale=5, min_width=300):
+            # The editor starts empty. With a first face in it, a pick made while the browser still loads that
+            # face left it on screen (panel 2 showing the pick): 8 of 8 fresh page loads over a 300 ms link.
             editor = gr.ImageEditor(
-                value=faces.editor_value(first) if first is not None else None,
+                value=None,
                 type="numpy",
                 image_mode="RGBA",
                 sources=(),
@@ -356,7 +357,6 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
         with gr.Column(scale=5, min_width=300):
             with gr.Row():
                 mask_img = gr.Image(
-                    value=faces.mask_view(first, np.zeros(grid, bool), patch) if first is not None else None,
                     label="2 · What the model will repaint (token cells)",
                     format="png",
                     interactive=False,
@@ -371,7 +371,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
                 infill_btn = gr.Button("Repaint the brushed region", variant="primary", elem_id="face-infill")
                 gen_btn = gr.Button("Generate a new face", elem_id="face-generate")
                 stop_btn = gr.Button("■ Stop", variant="stop", elem_id="face-stop")
-            status = gr.Markdown("", elem_id="face-status")
+            status = gr.Markdown("Pick an example face below or upload a photo to start.", elem_id="face-status")
             with gr.Row(equal_height=True):
                 scrub = gr.Slider(0, 1, value=0, step=1, label="Scrub through the run", visible=False, scale=3)
                 download = gr.DownloadButton("Download the trajectory (GIF)", visible=False, scale=1, elem_id="face-dl")
