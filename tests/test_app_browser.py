@@ -66,6 +66,11 @@ def page(browser, url):
     assert outside == [], f"the page made outside requests: {outside[:5]}"
 
 
+def _example(index: int) -> np.ndarray:
+    """The app's example face ``index`` (in gallery order) as 64×64 RGB."""
+    return np.asarray(Image.open(sorted((Path(__file__).parent.parent / "ggm_app/examples").glob("*.png"))[index]))
+
+
 def _fetch_png(page, selector) -> np.ndarray:
     src = page.locator(selector).first.get_attribute("src")
     body = page.request.get(src).body()
@@ -116,7 +121,7 @@ def test_face_infill_in_the_browser(page):
         "() => document.querySelector('#face-status').innerText.includes('Example loaded')", timeout=30_000
     )
     canvas = page.locator("#face-editor canvas").first
-    example = np.asarray(Image.open(sorted((Path(__file__).parent.parent / "ggm_app/examples").glob("*.png"))[2]))
+    example = _example(2)
     left, top, size = _wait_for_editor_image(page, canvas, example)
     # a horizontal stroke from (x, y) = (0.30, 0.35) to (0.60, 0.35) of the image
     y = top + 0.35 * size
@@ -175,7 +180,7 @@ def test_example_picked_at_once_over_a_slow_link_reaches_the_editor(browser, url
     page.wait_for_function(
         "() => document.querySelector('#face-status').innerText.includes('Example loaded')", timeout=60_000
     )
-    example = np.asarray(Image.open(sorted((Path(__file__).parent.parent / "ggm_app/examples").glob("*.png"))[1]))
+    example = _example(1)
     _wait_for_editor_image(page, page.locator("#face-editor canvas").first, example)
     context.close()
 
