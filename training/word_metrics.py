@@ -15,14 +15,19 @@ from collections.abc import Iterable
 WORD = re.compile(r"[A-Za-z]+")
 
 
+def lower_words(text: str) -> list[str]:
+    """The words of ``text`` in order, lower-cased."""
+    return [word.lower() for word in WORD.findall(text)]
+
+
 def word_vocabulary(text: str) -> set[str]:
     """The lower-cased words of ``text``."""
-    return {word.lower() for word in WORD.findall(text)}
+    return set(lower_words(text))
 
 
 def real_word_rate(texts: Iterable[str], vocabulary: set[str]) -> float:
     """Fraction of the inner words of ``texts`` (all but each text's first and last) found in ``vocabulary``."""
-    inner = [word.lower() for text in texts for word in WORD.findall(text)[1:-1]]
+    inner = [word for text in texts for word in lower_words(text)[1:-1]]
     if not inner:
         raise ValueError("no words to score: every text has fewer than three words")
     return sum(word in vocabulary for word in inner) / len(inner)
@@ -30,7 +35,7 @@ def real_word_rate(texts: Iterable[str], vocabulary: set[str]) -> float:
 
 def word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
     """The lower-cased word n-grams of ``text``."""
-    words = [word.lower() for word in WORD.findall(text)]
+    words = lower_words(text)
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
@@ -39,7 +44,7 @@ def copied_ngram_rate(texts: Iterable[str], reference: set[tuple[str, ...]], n: 
     text's inner words (the edge words, which a window may cut, are skipped as in :func:`real_word_rate`)."""
     found = total = 0
     for text in texts:
-        words = [word.lower() for word in WORD.findall(text)[1:-1]]
+        words = lower_words(text)[1:-1]
         for i in range(len(words) - n + 1):
             total += 1
             found += tuple(words[i : i + n]) in reference
