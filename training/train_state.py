@@ -31,9 +31,9 @@ def save_state(
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
     for name, generator in rngs.items():
         tensors[f"rng.{name}"] = generator.get_state()
-    atomic_write_bytes(path.parent / RECORD_FILE, json.dumps(record).encode())
-    record = {**record, "param_groups": opt["param_groups"], "ema_updates": average.updates}
-    atomic_save_safetensors(tensors, path, metadata={"record": json.dumps(record)})
+    state_record = {**record, "param_groups": opt["param_groups"], "ema_updates": average.updates}
+    atomic_save_safetensors(tensors, path, metadata={"record": json.dumps(state_record)})
+    atomic_write_bytes(path.parent / RECORD_FILE, json.dumps(record).encode())  # after the state it describes
 
 
 def training_record(state_dir: Path) -> dict:
