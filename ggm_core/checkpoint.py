@@ -1,8 +1,9 @@
 """Checkpoint folders: ``model.safetensors`` + ``config.json`` (+ tokenizer files), local or on the Hub.
 
 config.json holds the model family ("ggm", the default when absent, or "md4": the masked diffusion
-baseline), the denoiser kind and sizes, for GGM the schedule and μ, the tokenizer kind and free-form
-metadata. Weights are read with safetensors only (never pickle). Files are written atomically.
+baseline), the family's own part (``GenerativeModel.config_dict``: the denoiser kind and sizes, for GGM
+the schedule and μ), the tokenizer kind and free-form metadata. Weights are read with safetensors only
+(never pickle). Files are written atomically.
 """
 
 import json
@@ -13,18 +14,23 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from ggm_core.atomic import atomic_save_safetensors, atomic_write_bytes
-from ggm_core.denoisers import build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
+from ggm_core.family import GenerativeModel
+from ggm_core.md4 import MaskedDiffusionModel
 from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.saving import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, save_model
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-FORMAT_VERSION = 1
+__all__ = [
+    "CONFIG_FILE",
+    "FAMILIES",
+    "WEIGHTS_FILE",
+    "CheckpointError",
+    "load_model",
+    "resolve_checkpoint",
+    "save_model",
+]
+
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+FAMILIES: dict[str, type[GenerativeModel]] = {cls.family: cls for cls in (GlauberModel, MaskedDiffusionModel)}
 
 
 class CheckpointError(ValueError):
@@ -33,30 +39,6 @@ class CheckpointError(ValueError):
     def __init__(self, path: Path, problem: str) -> None:
         super().__init__(f"{path}: {problem}")
         self.path = path
-
-
-def save_model(
-    model: GlauberModel | MaskedDiffusionModel, folder: str | Path, dtype: torch.dtype = torch.float32
-) -> Path:
-    """Write the checkpoint folder (weights, tokenizer, then config). ``dtype=torch.float16`` halves the size."""
-    folder = Path(folder)
-    weights = {k: v.to(dtype) if v.is_floating_point() else v for k, v in model.denoiser.state_dict().items()}
-    atomic_save_safetensors(weights, folder / WEIGHTS_FILE, metadata={"format": "ggm"})
-    if model.tokenizer is not None:
-        model.tokenizer.save(folder)
-    config = {
-        "format_version": FORMAT_VERSION,
-        "family": "md4" if isinstance(model, MaskedDiffusionModel) else "ggm",
-        "denoiser": {"kind": model.denoiser.kind, **model.denoiser.config.to_dict()},
-    }
-    if isinstance(model, GlauberModel):
-        config |= {"schedule": model.schedule.to_dict(), "noise": model.noise.to_dict()}
-    config |= {
-        "tokenizer": {"kind": model.tokenizer.kind if model.tokenizer is not None else "none"},
-        "metadata": model.metadata,
-    }
-    atomic_write_bytes(folder / CONFIG_FILE, json.dumps(config, indent=1).encode())
-    return folder
 
 
 def resolve_checkpoint(path_or_repo: str | Path) -> Path:
@@ -108,28 +90,24 @@ def load_tokenizer(kind: str, folder: Path):
         raise CheckpointError(folder, f"{kind} tokenizer: {err}") from err
 
 
-def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> GlauberModel | MaskedDiffusionModel:
+def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> GenerativeModel:
     """Load a checkpoint folder or Hub repo; raises :class:`CheckpointError` naming the bad file."""
     folder = resolve_checkpoint(path_or_repo)
     config = _read_config(folder)
     config_path = folder / CONFIG_FILE
     family = config.get("family", "ggm")
     try:
-        denoiser_cfg = dict(config["denoiser"])
-        kind = denoiser_cfg.pop("kind")
-        if family == "ggm":
-            denoiser = build_denoiser(kind, TransformerConfig(**denoiser_cfg))
-            schedule = GlauberSchedule.from_dict(config["schedule"])
-            noise = NoiseDistribution.from_dict(config["noise"])
-        elif family == "md4":
-            if kind != MaskedDenoiser.kind:
-                raise ValueError(f"denoiser kind {kind!r} is not {MaskedDenoiser.kind!r}")
-            denoiser = MaskedDenoiser(TransformerConfig(**denoiser_cfg))
-        else:
-            raise ValueError(f"unknown model family {family!r}; known: 'ggm', 'md4'")
+        if family not in FAMILIES:
+            raise ValueError(f"unknown model family {family!r}; known: {', '.join(map(repr, FAMILIES))}")
         tokenizer_kind = config["tokenizer"]["kind"]
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(config_path, f"invalid config ({err.__class__.__name__}: {err})") from err
+    tokenizer = load_tokenizer(tokenizer_kind, folder)
+    try:
+        model = FAMILIES[family].from_config(config, tokenizer, config.get("metadata", {}))
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(config_path, f"invalid config ({err.__class__.__name__}: {err})") from err
+    denoiser = model.network
     weights_path = folder / WEIGHTS_FILE
     if not weights_path.is_file():
         raise CheckpointError(weights_path, "missing")
@@ -150,13 +128,5 @@ def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> 
                 f"tensor {name!r} has shape {tuple(tensor.shape)}, config.json implies {tuple(expected[name].shape)}",
             )
     denoiser.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
-    tokenizer = load_tokenizer(tokenizer_kind, folder)
-    metadata = config.get("metadata", {})
-    try:
-        if family == "md4":
-            model = MaskedDiffusionModel(denoiser.to(device).eval(), tokenizer, metadata)
-        else:
-            model = GlauberModel(denoiser.to(device).eval(), schedule, noise, tokenizer, metadata)
-    except ValueError as err:
-        raise CheckpointError(config_path, str(err)) from err
+    denoiser.to(device).eval()
     return model

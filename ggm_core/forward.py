@@ -1,11 +1,14 @@
 """Forward Glauber process: closed-form marginals for training, a literal simulator for tests.
 
 Given x_0, the positions of x_t are independent: position j holds x_0^j with probability α_j(t)
-(``GlauberSchedule.survival_at``), else a fresh draw from μ (ggm-math.md, "Closed form for training").
+(``GlauberSchedule.survival_at``), else a fresh draw from μ (docs/math.md, "Closed form for training").
 """
+
+from collections.abc import Iterator
 
 import torch
 
+from ggm_core.events import SamplerEvent
 from ggm_core.noise import NoiseDistribution
 from ggm_core.schedule import GlauberSchedule
 
@@ -39,7 +42,7 @@ def sample_sweep_pair(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """States around forward sweep k: B = x_{kL} and A = x_{(k+1)L}, plus each position's step.
 
-    A_j keeps B_j with probability κ at its visit in sweep k, else a fresh μ draw (ggm-math.md,
+    A_j keeps B_j with probability κ at its visit in sweep k, else a fresh μ draw (docs/math.md,
     "An exact two-sided denoiser"). Returns ``(B, A, steps)`` with ``steps[b, j] = k_b·L + rank[j]``.
     """
     L = schedule.seq_len
@@ -75,3 +78,24 @@ def simulate_forward(
     for t in range(schedule.num_steps):
         states.append(forward_step(states[-1], t, schedule, noise, generator))
     return states
+
+
+def noising_events(
+    x0: torch.Tensor, schedule: GlauberSchedule, noise: NoiseDistribution, seed: int = 0
+) -> Iterator[SamplerEvent]:
+    """The literal forward chain from ``x0`` (L,) as an event stream: the start, then one event per step t
+    (``positions`` is the visited position when its coin redrew it from μ, else empty). No network calls."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.as_tensor(x0, dtype=torch.long).reshape(1, -1).clone()
+    total, empty = schedule.num_steps, torch.empty(1, 0, dtype=torch.long)
+    yield SamplerEvent(x.clone(), (), empty, empty, 0, 0, 0, 0, total)
+    for t in range(total):
+        i = schedule.position(t)
+        redraw = bool(torch.rand(1, dtype=torch.float64, generator=generator) >= schedule.kappa[t])
+        fresh = noise.sample((1,), generator)
+        old = x[:, i : i + 1].clone()
+        if redraw:
+            x[0, i] = fresh[0]
+        positions = (i,) if redraw else ()
+        new = x[:, i : i + 1].clone()
+        yield SamplerEvent(x.clone(), positions, old, new, t, t // schedule.seq_len, 0, t + 1, total)

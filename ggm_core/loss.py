@@ -1,4 +1,4 @@
-"""Signal-vs-noise classification (ggm-math.md, "The reduction to binary classification").
+"""Signal-vs-noise classification (docs/math.md, "The reduction to binary classification").
 
 The network outputs h ∈ R^V at the visited position; the classifier logit is ℓ = h + log(κ_t/(1-κ_t)).
 The Bayes classifier D = κP/(κP + (1-κ)μ) corresponds to h = log(P_t(a|u)/μ(a)).

@@ -2,38 +2,21 @@
 
 At reverse step t, position i_t is redrawn from softmax(h + log μ); all other positions are kept.
 Draws are inverse-CDF categorical draws in float64 from a seeded ``torch.Generator``. Known
-positions (infilling) are clamped: set once and never visited.
+positions (infilling) are clamped: set once and never visited. Clamping is not exact for GGM: the
+conditionals are those of a noised context, and a clamped position is clean at every step
+(docs/math.md, "Infilling").
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import torch
 
+from ggm_core.clamp import clamp_known
 from ggm_core.denoisers.base import Denoiser
+from ggm_core.draws import categorical_probs, sample_categorical
+from ggm_core.events import SamplerEvent, run_to_end
 from ggm_core.noise import NoiseDistribution
 from ggm_core.schedule import GlauberSchedule
-
-
-@dataclass(frozen=True)
-class SamplerEvent:
-    """One network call's worth of the trajectory (the first event, with no positions, is the start).
-
-    ``tokens``: the canvas after the update, (B, L); ``positions``: the positions just redrawn;
-    ``old`` / ``new``: their tokens before and after, (B, len(positions)); ``step``: the forward step
-    index t of the first redrawn position (T for the start); ``sweep``: the reverse sweep k;
-    ``nfe``: network calls so far; ``total_updates``: redraws the whole run will make.
-    """
-
-    tokens: torch.Tensor
-    positions: tuple[int, ...]
-    old: torch.Tensor
-    new: torch.Tensor
-    step: int
-    sweep: int
-    nfe: int
-    updates_done: int
-    total_updates: int
 
 
 def heat_bath_probs(
@@ -41,45 +24,10 @@ def heat_bath_probs(
 ) -> torch.Tensor:
     """Float64 probabilities softmax((h + log μ)/temperature), optionally restricted to the top-p set.
 
-    The defaults (temperature 1, top-p 1) give the exact heat-bath conditional.
+    The defaults (temperature 1, top-p 1) give the exact heat-bath conditional (docs/math.md, "The
+    reduction to binary classification": P_t(a | u) ∝ μ(a)·exp(h_a)).
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    if not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    probs = torch.softmax((h.to(torch.float64) + log_mu.to(h.device)) / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, order = probs.sort(dim=-1, descending=True)
-        mass_before = sorted_probs.cumsum(-1) - sorted_probs
-        sorted_probs = torch.where(mass_before < top_p, sorted_probs, torch.zeros_like(sorted_probs))
-        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-        probs = probs / probs.sum(-1, keepdim=True)
-    return probs
-
-
-def sample_categorical(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Inverse-CDF draws from the rows of ``probs`` (..., V) using float64 uniforms."""
-    flat = probs.reshape(-1, probs.shape[-1]).to(torch.float64).cpu()
-    cdf = flat.cumsum(-1)
-    u = torch.rand(flat.shape[0], 1, dtype=torch.float64, generator=generator) * cdf[:, -1:]
-    draws = torch.searchsorted(cdf, u, right=True).clamp(max=flat.shape[-1] - 1)
-    return draws.view(probs.shape[:-1]).to(probs.device)
-
-
-def known_mask_from(known: torch.Tensor | Sequence[int] | None, seq_len: int) -> torch.Tensor:
-    """A (L,) boolean mask from a boolean mask, an index list, or None (nothing known)."""
-    mask = torch.zeros(seq_len, dtype=torch.bool)
-    if known is None:
-        return mask
-    known = torch.as_tensor(known)
-    if known.dtype == torch.bool:
-        if known.shape != (seq_len,):
-            raise ValueError(f"known mask must have shape ({seq_len},), got {tuple(known.shape)}")
-        return known.cpu().clone()
-    if known.numel() and (known.min() < 0 or known.max() >= seq_len):
-        raise ValueError(f"known positions must lie in [0, {seq_len})")
-    mask[known.long()] = True
-    return mask
+    return categorical_probs(h.to(torch.float64) + log_mu.to(h.device), temperature, top_p)
 
 
 @torch.no_grad()
@@ -96,13 +44,17 @@ def sample(
     positions_per_call: int = 1,
     seed: int = 0,
     generator: torch.Generator | None = None,
+    start: torch.Tensor | None = None,
 ) -> Iterator[SamplerEvent]:
     """Run the reverse chain from x_T ~ μ^L and yield an event per network call.
 
     ``known_tokens`` (L,) or (B, L) and ``known`` (a boolean mask or index list) clamp positions for
-    infilling. ``positions_per_call`` > 1 redraws that many consecutive positions from one network
-    call: fewer calls, but an approximation of the chain. Exact when temperature = 1, top_p = 1 and
-    positions_per_call = 1 (the defaults). Stopping the iteration cancels the run.
+    infilling. ``start`` (L,) or (B, L) replaces the μ^L draw of x_T (e.g. the end of a forward run, whose
+    law is μ^L up to ε). ``positions_per_call`` > 1 redraws that many consecutive positions from one network
+    call: fewer calls, but an approximation of the chain. Without known positions the chain is exact
+    when temperature = 1, top_p = 1 and positions_per_call = 1 (the defaults); with known positions it
+    is an approximation of P(x_free | x_known) (docs/math.md, "Infilling"). Stopping the iteration
+    cancels the run.
     """
     if positions_per_call < 1:
         raise ValueError(f"positions_per_call must be ≥ 1, got {positions_per_call}")
@@ -110,15 +62,13 @@ def sample(
         raise ValueError("denoiser, schedule and noise disagree on vocabulary size or sequence length")
     L, device = schedule.seq_len, next(denoiser.parameters()).device
     generator = generator if generator is not None else torch.Generator().manual_seed(seed)
-    mask = known_mask_from(known, L)
-    canvas = noise.sample((batch_size, L), generator).to(device)
-    if mask.any():
-        if known_tokens is None:
-            raise ValueError("known positions given without known_tokens")
-        known_tokens = torch.as_tensor(known_tokens, device=device).expand(batch_size, L)
-        if known_tokens[:, mask].min() < 0 or known_tokens[:, mask].max() >= noise.vocab_size:
-            raise ValueError(f"known tokens must lie in [0, {noise.vocab_size})")
-        canvas[:, mask] = known_tokens[:, mask]
+    if start is None:
+        canvas = noise.sample((batch_size, L), generator).to(device)
+    else:
+        canvas = torch.as_tensor(start, dtype=torch.long, device=device).expand(batch_size, L).clone()
+        if canvas.min() < 0 or canvas.max() >= noise.vocab_size:
+            raise ValueError(f"start tokens must lie in [0, {noise.vocab_size})")
+    mask = clamp_known(canvas, known_tokens, known, noise.vocab_size)
     reverse_order = schedule.visit_order.flip(0).tolist()
     free = [p for p in reverse_order if not mask[p]]
     groups = [free[s : s + positions_per_call] for s in range(0, len(free), positions_per_call)]
@@ -146,5 +96,4 @@ def sample(
 
 def sample_tokens(denoiser: Denoiser, schedule: GlauberSchedule, noise: NoiseDistribution, **kwargs) -> torch.Tensor:
     """Run :func:`sample` to the end and return the final canvas (B, L)."""
-    *_, last = sample(denoiser, schedule, noise, **kwargs)
-    return last.tokens
+    return run_to_end(sample(denoiser, schedule, noise, **kwargs)).tokens

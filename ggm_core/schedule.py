@@ -1,4 +1,4 @@
-"""Glauber schedule: visiting order and keep probabilities κ_t (ggm-math.md, "Forward process").
+"""Glauber schedule: visiting order and keep probabilities κ_t (docs/math.md, "Forward process").
 
 Step ``t`` (0 ≤ t < T = K·L) visits position ``order[t mod L]``. Sweep ``k = t // L`` takes every
 position from survival ``g(k/K)`` to ``g((k+1)/K)``, so ``κ_t = g((k+1)/K) / g(k/K)``, strictly inside

@@ -409,7 +409,7 @@ def test_bad_checkpoints_are_explained(tmp_path):
 
 def test_a_masked_diffusion_checkpoint_is_refused_with_a_reason(tmp_path):
     from ggm_core.denoisers import TransformerConfig
-    from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
+    from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
 
     config = TransformerConfig(vocab_size=16, seq_len=8, d_model=16, n_layers=1, n_heads=2)
     folder = MaskedDiffusionModel(MaskedDenoiser(config)).save(tmp_path / "md4")

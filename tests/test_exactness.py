@@ -1,4 +1,4 @@
-"""The enumeration proofs of ggm-math.md: exact laws on a space of V^L = 27 sequences."""
+"""The enumeration proofs of docs/math.md: exact laws on a space of V^L = 27 sequences."""
 
 import pytest
 import torch

@@ -21,10 +21,8 @@ from training.judge import (
     load_judge,
     unigram_entropy,
 )
-from training.judge import (
-    main as judge_main,
-)
 from training.train import train
+from training.train_judge import main as judge_main
 from training.word_metrics import copied_ngram_rate, real_word_rate, word_ngrams, word_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,7 +193,7 @@ def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
 def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
     """A tiny face GGM and MD4 over one tiny VQ tokenizer; random images stand in for the face data set."""
     from ggm_core import ClassicDenoiser, GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
-    from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
+    from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
     from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
     from training import benchmark_quality
 
@@ -239,16 +237,20 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
 
 def test_top_p_truncates_every_benchmark_setting():
     from ggm_core.denoisers.transformer import TransformerConfig
-    from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
+    from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
     from training.benchmark_quality import settings_for
 
-    model = MaskedDiffusionModel(MaskedDenoiser(TransformerConfig(8, 4, 16, 1, 2)))
-    exact = settings_for(model, [16])
-    assert [(s.label, s.kwargs) for s in exact] == [("steps=16", {"steps": 16}), ("exact", {"steps": None})]
+    model = MaskedDiffusionModel(MaskedDenoiser(TransformerConfig(8, 32, 16, 1, 2)))
+    exact = settings_for(model, [16, 64])  # 64 calls cover the 32 positions: the exact chain fits
+    assert [(s.label, s.kwargs) for s in exact] == [
+        ("steps=16", {"steps": 16}),
+        ("exact", {"steps": 0}),
+        ("exact", {"steps": 0}),
+    ]
     truncated = settings_for(model, [16], top_p=0.9)
     assert [(s.label, s.budget, s.kwargs) for s in truncated] == [
         ("steps=16, top-p 0.9", "16", {"steps": 16, "top_p": 0.9}),
-        ("one per call, top-p 0.9", "exact", {"steps": None, "top_p": 0.9}),
+        ("one per call, top-p 0.9", "exact", {"steps": 0, "top_p": 0.9}),
     ]
     with pytest.raises(SystemExit):
         benchmark_main(["--md4", "unused", "--judge", "unused", "--top-p", "0"])

@@ -3,10 +3,12 @@
 import pytest
 import torch
 
+from ggm_core.clamp import known_mask_from
 from ggm_core.denoisers import build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.draws import sample_categorical
 from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import heat_bath_probs, known_mask_from, sample, sample_categorical
+from ggm_core.sampler import heat_bath_probs, sample
 from ggm_core.schedule import GlauberSchedule
 
 V, L, K = 11, 12, 2

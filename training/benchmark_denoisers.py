@@ -15,6 +15,7 @@ import torch
 
 from ggm_core.denoisers import build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.events import run_to_end
 from ggm_core.model import GlauberModel
 from ggm_core.noise import NoiseDistribution
 from ggm_core.schedule import GlauberSchedule
@@ -41,7 +42,7 @@ def training_rate(model: GlauberModel, batch_size: int, steps: int) -> float:
 def sampling_cost(model: GlauberModel) -> tuple[float, int]:
     """Wall seconds and network calls of one exact sample (batch 1)."""
     start = time.perf_counter()
-    *_, last = model.sample(batch_size=1, seed=0)
+    last = run_to_end(model.sample(batch_size=1, seed=0))
     return time.perf_counter() - start, last.nfe
 
 

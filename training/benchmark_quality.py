@@ -10,7 +10,7 @@ unconditional samples and scores them with the judge (training/judge.py) and by 
 perplexity, unless ``--judge-text-tokens N`` has the judge read every sample (and real window) as the first
 N tokens of its decoded text in the judge's BPE, which compares models of different vocabulary sizes. A GGM
 meets a budget through the sampler's ``positions_per_call`` (the smallest value whose call count fits N;
-exact: 1); MD4 runs ``steps=N`` (exact: ``steps=None``). The table reports the calls actually made. A
+exact: 1); MD4 runs ``steps=N`` (exact: one reveal per call), as each family's ``knobs_for_budget`` says. The table reports the calls actually made. A
 reference row scores as many held-out real windows (the judge's validation split). Writes ``results.csv``,
 ``results.md``, ``perplexity_vs_calls.png`` and the decoded ``samples/`` to ``--out`` (default
 runs/benchmark_quality).
@@ -30,7 +30,6 @@ import argparse
 import csv
 import hashlib
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -47,8 +46,7 @@ from tqdm import tqdm  # noqa: E402
 
 from ggm_core.atomic import atomic_write, atomic_write_bytes  # noqa: E402
 from ggm_core.checkpoint import load_model, resolve_checkpoint  # noqa: E402
-from ggm_core.masked_diffusion import MaskedDiffusionModel  # noqa: E402
-from ggm_core.model import GlauberModel  # noqa: E402
+from ggm_core.events import run_to_end  # noqa: E402
 from training.judge import JudgeModel, generative_perplexity, load_judge, unigram_entropy  # noqa: E402
 from training.train_state import training_record  # noqa: E402
 from training.word_metrics import copied_ngram_rate, real_word_rate, word_ngrams, word_vocabulary  # noqa: E402
@@ -90,37 +88,20 @@ class Setting:
     kwargs: dict
 
 
-def ggm_positions_per_call(model: GlauberModel, budget: int) -> int:
-    """The smallest ``positions_per_call`` whose sample costs at most ``budget`` network calls.
-
-    A sweep costs the denoiser's per-sweep overhead (the two-sided one encodes the sweep's
-    right-hand context once) plus ceil(L / positions_per_call) calls. Budgets below one call per
-    position group per sweep get one group per sweep.
-    """
-    L, sweeps = model.schedule.seq_len, model.schedule.sweeps
-    device = next(model.denoiser.parameters()).device
-    with torch.no_grad():
-        canvas = torch.zeros(1, L, dtype=torch.long, device=device)
-        overhead = model.denoiser.begin_sweep(canvas, 0, model.schedule).network_calls
-    for ppc in range(1, L + 1):
-        if sweeps * (overhead + math.ceil(L / ppc)) <= budget:
-            return ppc
-    return L
+def setting_label(model, knobs: dict) -> str:
+    """The knobs that differ from the exact setting, e.g. "positions_per_call=8" or "steps=64"; else "exact"."""
+    exact = model.exact_knobs()
+    return ", ".join(f"{k}={v}" for k, v in knobs.items() if v != exact[k]) or "exact"
 
 
 def settings_for(model, budgets, top_p: float = 1.0) -> list[Setting]:
-    """The sampler options per budget, then the exact setting; ``top_p < 1`` truncates every one of them."""
-    if isinstance(model, GlauberModel):
-        out = []
-        for budget in budgets:
-            ppc = ggm_positions_per_call(model, budget)
-            out.append(Setting("exact" if ppc == 1 else f"ppc={ppc}", str(budget), {"positions_per_call": ppc}))
-        out.append(Setting("exact", "exact", {"positions_per_call": 1}))
-    else:
-        out = [
-            *(Setting(f"steps={b}", str(b), {"steps": b}) for b in budgets),
-            Setting("exact", "exact", {"steps": None}),
-        ]
+    """The family's knobs per budget (``knobs_for_budget``), then the exact setting; ``top_p < 1`` truncates
+    every one of them."""
+    out = []
+    for budget in budgets:
+        knobs = model.knobs_for_budget(budget, model.seq_len)
+        out.append(Setting(setting_label(model, knobs), str(budget), knobs))
+    out.append(Setting("exact", "exact", model.exact_knobs()))
     if top_p == 1.0:
         return out
     return [  # truncated draws: the one-position-per-call chain is no longer the exact one
@@ -142,7 +123,7 @@ def generate(model, samples: int, batch_size: int, seed: int, kwargs: dict) -> t
     for index, start in enumerate(range(0, samples, batch_size)):
         count = min(batch_size, samples - start)
         began = time.perf_counter()
-        *_, last = model.sample(batch_size=count, seed=seed + index, **kwargs)
+        last = run_to_end(model.sample(batch_size=count, seed=seed + index, **kwargs))
         seconds += time.perf_counter() - began
         tokens.append(last.tokens)
         calls.append(last.nfe)
@@ -214,13 +195,7 @@ def bpe_model_of(folder: Path) -> dict:
 
 
 def model_label(model, taken: set[str], folder: Path) -> str:
-    if isinstance(model, GlauberModel):
-        label = "GGM " + model.denoiser.kind.replace("_", "-")
-    elif isinstance(model, MaskedDiffusionModel):
-        label = "MD4"
-    else:
-        label = type(model).__name__
-    return label if label not in taken else f"{label} ({folder.name})"
+    return model.label if model.label not in taken else f"{model.label} ({folder.name})"
 
 
 def slug(text: str) -> str:

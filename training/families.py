@@ -8,7 +8,7 @@ samples, ``model.save(folder, dtype)`` and ``model.tokenizer``.
 
 from ggm_core.denoisers import build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.masked_diffusion import MaskedDenoiser, MaskedDiffusionModel
+from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
 from ggm_core.model import GlauberModel
 from ggm_core.noise import NoiseDistribution
 from ggm_core.schedule import GlauberSchedule

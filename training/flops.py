@@ -5,8 +5,7 @@
 
 Runs one forward and backward pass of the config's model on random tokens and counts the floating-point
 operations of its matrix products and attention (dense: a masked-out score costs as much as any other),
-the bulk of the cost. ``FlopCounterMode`` has no formula for the CPU attention kernel; it gets torch's own
-SDPA formulas here.
+the bulk of the cost (``ggm_core.flop_count``).
 ``--steps`` prints the total for a run; ``--match F`` prints how many steps reach F FLOPs, so two model
 families (e.g. GGM and the MD4 baseline) can be trained for the same compute.
 """
@@ -18,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
+from ggm_core.flop_count import counting_flops
 from training.config import TrainConfig, load_config
 from training.families import build_model
 
@@ -37,20 +36,6 @@ class StandInTokenizer:
     vocab_size: int
 
 
-def _cpu_attention(query, key, value, *args, out_shape=None, **kwargs) -> int:
-    return sdpa_flop_count(query, key, value)
-
-
-def _cpu_attention_backward(grad_out, query, key, value, *args, out_shape=None, **kwargs) -> int:
-    return sdpa_backward_flop_count(grad_out, query, key, value)
-
-
-CPU_ATTENTION_FLOPS = {
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_attention,
-    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: _cpu_attention_backward,
-}
-
-
 def vocab_size(cfg: TrainConfig) -> int:
     if cfg.dataset == "faces":
         return json.loads((Path(cfg.vq_dir) / "vq_config.json").read_text())["codebook_size"]
@@ -64,7 +49,7 @@ def flops_per_step(cfg: TrainConfig) -> int:
     data = StandInData(StandInTokenizer(vocab), torch.randint(vocab, (10_000,), generator=generator))
     model = build_model(cfg, data)
     x0 = torch.randint(vocab, (cfg.batch_size, cfg.seq_len), generator=generator)
-    with FlopCounterMode(display=False, custom_mapping=CPU_ATTENTION_FLOPS) as counter:
+    with counting_flops() as counter:
         loss, _ = model.loss(x0, generator)
         loss.backward()
     return counter.get_total_flops()

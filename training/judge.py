@@ -1,7 +1,6 @@
 """The autoregressive judge: a small GPT-2 trained on the same tokens, used to score generated samples.
 
-    python -m training.judge --config training/configs/judge_austen.toml        # train (reuses the text model's BPE)
-    python -m training.judge --config training/configs/judge_austen.toml --resume
+Train it with ``python -m training.train_judge`` (training/train_judge.py).
 
 The judge is a ``transformers`` ``GPT2LMHeadModel`` built from a ``GPT2Config`` (no downloads), wrapped
 in :class:`JudgeModel` with the training loop's family interface (``network``, ``loss``,
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from ggm_core.atomic import atomic_write_bytes
-from ggm_core.sampler import sample_categorical
+from ggm_core.draws import sample_categorical
 
 JUDGE_FILE = "judge.json"  # written last: its presence marks a complete judge checkpoint
 
@@ -198,42 +197,3 @@ def unigram_entropy(token_batches) -> float:
     counts = torch.bincount(torch.cat([b.reshape(-1).long().cpu() for b in _batches(token_batches)]))
     probs = counts[counts > 0].double() / counts.sum()
     return float(-(probs * probs.log()).sum())
-
-
-def seed_tokenizer(out_dir: Path, source: Path) -> None:
-    """Put ``source/tokenizer.json`` where training/data.py looks (``OUT_DIR/tokenizer/``), or check it is there.
-
-    The judge must tokenize exactly like the models it scores, so it reuses their BPE instead of training one.
-    """
-    target = Path(out_dir) / "tokenizer" / "tokenizer.json"
-    source_file = Path(source) / "tokenizer.json"
-    if not source_file.is_file():
-        raise SystemExit(f"{source_file} not found: pass --tokenizer-from a folder holding the models' tokenizer.json")
-    if target.is_file():
-        if json.loads(target.read_text())["model"] != json.loads(source_file.read_text())["model"]:
-            raise SystemExit(f"{target} differs from {source_file}; use a fresh --out-dir")
-        return
-    atomic_write_bytes(target, source_file.read_bytes())
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``training.train`` with family "judge", after seeding OUT_DIR with the models' tokenizer."""
-    import argparse
-
-    from training.config import load_config
-    from training.train import main as train_main
-
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--tokenizer-from", type=Path, default=Path("assets/text_austen"))
-    ours, rest = parser.parse_known_args(argv)
-    cfg, _ = load_config(rest)
-    if cfg.family != "judge":
-        raise SystemExit(f"family is {cfg.family!r}; the judge config needs family = 'judge'")
-    if cfg.dataset != "text":
-        raise SystemExit("the judge scores text: use dataset = 'text'")
-    seed_tokenizer(Path(cfg.out_dir), ours.tokenizer_from)
-    train_main(rest)
-
-
-if __name__ == "__main__":
-    main()

@@ -17,6 +17,7 @@ from PIL import Image
 
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
+from ggm_core.events import run_to_end
 from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, known_codes, mask_to_cells
 from training.plots import image_grid
 from training.prepare_faces import prepare_faces
@@ -42,7 +43,7 @@ def infill_rows(model, faces: np.ndarray, seed: int) -> np.ndarray:
         masked[:, cells_to_pixels(cells, tokenizer.patch_size)] = 128
         filled = []
         for i, face_codes in enumerate(codes):
-            *_, last = model.sample(known_tokens=face_codes, known=known, seed=seed + 100 * index + i)
+            last = run_to_end(model.sample(known_tokens=face_codes, known=known, seed=seed + 100 * index + i))
             decoded = tokenizer.decode(last.tokens)[0]
             filled.append(compose(decoded, faces[i], blend_alpha(cells, tokenizer.patch_size)))
         rows += [faces, masked, np.stack(filled)]
@@ -60,7 +61,7 @@ def main(argv=None) -> None:
         shutil.copy2(item, args.to / item.name)
     shutil.copy2(args.run / "loss_curve.png", args.to / "loss_curve.png")
     model = load_model(args.to)
-    *_, last = model.sample(batch_size=64, seed=2024)
+    last = run_to_end(model.sample(batch_size=64, seed=2024))
     Image.fromarray(image_grid(model.tokenizer.decode(last.tokens), columns=8)).save(args.to / "samples_64.png")
     held_out = np.load(prepare_faces() / "val.npy")[: args.infill_faces]
     grid = image_grid(infill_rows(model, held_out, seed=7), columns=args.infill_faces)

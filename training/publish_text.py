@@ -15,6 +15,7 @@ import torch
 
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
+from ggm_core.events import run_to_end
 from training.prepare_text import prepare_text
 from training.train_state import training_record
 from training.train_tokenizer import read_paragraphs
@@ -33,7 +34,7 @@ def infill_examples(model, paragraphs: list[str], count: int, gap: int, seed: in
         lo = L // 2 - gap // 2
         known = torch.ones(L, dtype=torch.bool)
         known[lo : lo + gap] = False
-        *_, last = model.sample(known_tokens=window, known=known, seed=seed + index)
+        last = run_to_end(model.sample(known_tokens=window, known=known, seed=seed + index))
         filled = last.tokens[0]
         examples.append(
             {
@@ -81,7 +82,7 @@ def main(argv=None) -> None:
         [(f"top-p {args.top_p:g}: the exact law truncated", args.top_p)] if args.top_p < 1 else []
     )
     for title, top_p in settings:
-        *_, last = model.sample(batch_size=args.samples, seed=2024, top_p=top_p)
+        last = run_to_end(model.sample(batch_size=args.samples, seed=2024, top_p=top_p))
         lines += [f"## Unconditional samples ({title}, seed 2024)", ""]
         for i, tokens in enumerate(last.tokens):
             text = model.tokenizer.decode(tokens)

@@ -1,7 +1,7 @@
 """The denoiser interface the sampler and the training loop rely on.
 
 A denoiser maps a context to ``h ∈ R^V`` at a visited position, with h ≈ log(P_t(a|u)/μ(a))
-(ggm-math.md). It provides a training loss and, for sampling, a per-sweep session that
+(docs/math.md). It provides a training loss and, for sampling, a per-sweep session that
 predicts ``h`` at the next position(s) from the live canvas.
 """
 
@@ -39,6 +39,7 @@ class Denoiser(nn.Module, ABC):
     """Base class of the denoisers; ``kind`` names it in checkpoint configs."""
 
     kind: ClassVar[str]
+    calls_per_sweep: ClassVar[int] = 0  # network calls a sweep makes besides one per prediction
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
@@ -57,3 +58,8 @@ class Denoiser(nn.Module, ABC):
     @abstractmethod
     def begin_sweep(self, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> SweepSession:
         """Start reverse sweep ``sweep`` over ``canvas`` (B, L), which the sampler updates in place."""
+
+    @abstractmethod
+    def predict_all(self, tokens: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> torch.Tensor:
+        """h at every position i of ``tokens`` (B, L), each read with the rest of ``tokens`` as its context at
+        its visit in sweep ``sweep``, (B, L, V); one network call."""

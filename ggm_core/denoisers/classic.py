@@ -52,6 +52,15 @@ class ClassicDenoiser(Denoiser):
         loss = signal_vs_noise_loss(h, target, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
         return loss.mean(), batch
 
+    def predict_all(self, tokens, sweep, schedule):
+        """One batched call: copy b·L + i of ``tokens`` hides position i at its step in sweep ``sweep``."""
+        n, L = tokens.shape
+        positions = torch.arange(L, device=tokens.device)
+        steps = sweep * L + schedule.rank.to(tokens.device)
+        tau = ((steps + 1) / schedule.num_steps).float().repeat(n)
+        h = self(tokens.repeat_interleave(L, dim=0), positions.repeat(n)[:, None], tau)
+        return h.view(n, L, -1)
+
     def begin_sweep(self, canvas, sweep, schedule):
         return _ClassicSession(self, canvas, sweep, schedule)
 

@@ -1,4 +1,4 @@
-"""Two-sided denoiser (ggm-math.md, "An exact two-sided denoiser"): every position in one pass.
+"""Two-sided denoiser (docs/math.md, "An exact two-sided denoiser"): every position in one pass.
 
 With the left-to-right reverse order, the context of position i at its visit in sweep k is
 ``B_{<i}`` (state after k forward sweeps) and ``A_{>i}`` (after k+1). Three streams over packed
@@ -39,6 +39,7 @@ def two_sided_mask(seq_len: int) -> torch.Tensor:
 
 class TwoSidedDenoiser(Denoiser):
     kind = "two_sided"
+    calls_per_sweep = 1  # the A stream, encoded once per sweep
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__(config)
@@ -102,6 +103,11 @@ class TwoSidedDenoiser(Denoiser):
         kappa = schedule.kappa[steps.cpu()].to(x0.device)
         loss = signal_vs_noise_loss(h, before, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
         return loss.mean(), before.numel()
+
+    def predict_all(self, tokens, sweep, schedule):
+        """Both streams set to ``tokens``: query i reads tokens_{<i} as B and tokens_{>i} as A."""
+        _require_left_to_right(schedule)
+        return self(tokens, tokens, torch.full((tokens.shape[0],), sweep, device=tokens.device), schedule)
 
     def begin_sweep(self, canvas, sweep, schedule):
         _require_left_to_right(schedule)

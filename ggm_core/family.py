@@ -1,0 +1,164 @@
+"""The surface every model family offers (GGM with either denoiser, MD4): what the app, the benchmarks,
+the training loop and the checkpoint code talk to, so none of them needs to know which family it holds.
+
+A family has its own sampler settings (``knobs``: GGM's sweeps and positions per call, MD4's step grid),
+each with the value at which its chain is exact; a network-call budget maps to knob values
+(``knobs_for_budget``); every sampler yields the same event stream (``ggm_core.events``) and clamps
+known positions with the same helper (``ggm_core.clamp``).
+"""
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ggm_core.events import SamplerEvent, run_to_end
+from ggm_core.flop_count import counting_flops
+from ggm_core.saving import save_model
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One of a family's own sampler settings, as a UI shows it: integer values in [minimum, maximum].
+
+    ``exact`` is the value at which the chain is exact (the default); ``approximation`` formats the
+    reason a run is approximate, with ``{value}`` and ``{exact}``.
+    """
+
+    name: str  # the keyword the family's ``sample`` takes
+    label: str
+    minimum: int
+    maximum: int
+    exact: int
+    approximation: str
+
+    def clean(self, value) -> int:
+        """A UI or API value (None, floats, strings, junk) as a valid setting; junk gives the exact value."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            return self.exact
+        if not math.isfinite(number):
+            return self.exact
+        return max(self.minimum, min(self.maximum, int(round(number))))
+
+    def describe(self, value: int) -> str | None:
+        """Why ``value`` makes a run approximate, or None at the exact value."""
+        return None if value == self.exact else self.approximation.format(value=value, exact=self.exact)
+
+
+class GenerativeModel(ABC):
+    """A trained model of one family with its tokenizer: train, sample, describe, save (ggm_core.checkpoint)."""
+
+    family: ClassVar[str]  # "ggm" or "md4", as checkpoints name it
+    chain_name: ClassVar[str]  # what the exact sampler is called ("heat-bath chain")
+    clamping: ClassVar[str | None]  # why clamping known positions is an approximation; None when it is exact
+    tokenizer: Any
+    metadata: dict
+
+    @property
+    @abstractmethod
+    def network(self) -> nn.Module:
+        """The trained module (what the training loop optimises and a checkpoint stores)."""
+
+    @property
+    @abstractmethod
+    def seq_len(self) -> int: ...
+
+    @property
+    @abstractmethod
+    def vocab_size(self) -> int: ...
+
+    @abstractmethod
+    def loss(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
+        """Mean training loss on clean sequences (B, L), and the number of supervised positions."""
+
+    @abstractmethod
+    def knobs(self) -> tuple[Knob, ...]:
+        """The family's own sampler settings, each with its exact value."""
+
+    @abstractmethod
+    def sample(
+        self,
+        *,
+        batch_size: int = 1,
+        seed: int = 0,
+        known_tokens: torch.Tensor | None = None,
+        known=None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        start: torch.Tensor | None = None,
+        **knobs,
+    ) -> Iterator[SamplerEvent]:
+        """The sampler's event stream; known positions are clamped; ``start`` (L,) is a starting canvas from
+        :meth:`noising` instead of a fresh one. Stopping the iteration cancels the run."""
+
+    @abstractmethod
+    def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
+        """The family's forward process applied to ``x0`` (L,), as an event stream ending at the canvas its
+        sampler starts from (pass that as ``sample(start=...)``)."""
+
+    @abstractmethod
+    def knobs_for_budget(self, calls: int | None, n_free: int) -> dict:
+        """Knob values whose run over ``n_free`` unknown positions costs at most ``calls`` network calls
+        (as close to it as the family allows); ``None`` gives the exact setting."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for a person: sizes, schedule, denoiser."""
+
+    @abstractmethod
+    def config_dict(self) -> dict:
+        """The family's part of ``config.json`` (everything but weights, tokenizer and metadata)."""
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: dict, tokenizer, metadata: dict) -> "GenerativeModel":
+        """A model with fresh weights from :meth:`config_dict`'s output (KeyError / TypeError / ValueError if bad)."""
+
+    # ------------------------------------------------------------------------------------------ shared
+    @property
+    def label(self) -> str:
+        """A short name for tables and the app ("GGM two-sided", "MD4")."""
+        return self.family.upper()
+
+    def exact_knobs(self) -> dict:
+        return {k.name: k.exact for k in self.knobs()}
+
+    def clean_knobs(self, values: dict) -> dict:
+        """Every knob from ``values`` (by name), cleaned; missing ones at their exact value."""
+        return {k.name: k.clean(values.get(k.name, k.exact)) for k in self.knobs()}
+
+    def approximations(self, temperature: float = 1.0, top_p: float = 1.0, clamped: bool = False, **knobs) -> list[str]:
+        """Why a run with these settings (``clamped``: with known positions) is not exact (empty when it is)."""
+        out = [d for k in self.knobs() if (d := k.describe(knobs.get(k.name, k.exact)))]
+        if clamped and self.clamping:
+            out.append(self.clamping)
+        if temperature != 1.0:
+            out.append(f"temperature {temperature:g}")
+        if top_p != 1.0:
+            out.append(f"top-p {top_p:g}")
+        return out
+
+    def save(self, folder, dtype: torch.dtype = torch.float32):
+        """Write a checkpoint folder (:func:`ggm_core.saving.save_model`); ``ggm_core.load_model`` reads it."""
+        return save_model(self, folder, dtype)
+
+    def generate_tokens(self, count: int, seed: int, **knobs) -> torch.Tensor:
+        """``count`` unconditional samples (exact knobs unless given), (count, L)."""
+        return run_to_end(self.sample(batch_size=count, seed=seed, **knobs)).tokens
+
+    def flops_per_call(self, **knobs) -> float:
+        """Counted FLOPs of one network call, averaged over a batch-1 unconditional sample."""
+        with counting_flops() as counter:
+            last = run_to_end(self.sample(batch_size=1, seed=0, **knobs))
+        return counter.get_total_flops() / max(1, last.nfe)
+
+    def belief(self, tokens: torch.Tensor, sweep: int) -> torch.Tensor | None:
+        """Per position, the model's probability that its current token is signal, (L,); None if the family
+        has no such reading."""
+        return None
