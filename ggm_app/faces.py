@@ -12,15 +12,22 @@ other size (an API call, a pasted image) is centre-cropped and resized.
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ggm_core.image_infill import cells_to_pixels
+from ggm_app.common import export_dir
+from ggm_app.session import RunPlan, Trajectory
+from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, mask_to_cells
 from ggm_core.images import centre_square, to_rgb
 
 DISPLAY_SCALE = 4
 MASK_TINT = np.array([230, 159, 0], np.float32)  # Okabe-Ito orange
 GRID_LINE = np.array([0, 114, 178], np.uint8)  # Okabe-Ito blue
 MAX_PIXELS = 64_000_000  # larger images are refused before decoding
+GIF_FRAMES = 60
+MASKED_GREY = 128  # a masked cell (MD4) before it is revealed
+SIGNAL_COLOUR = np.array([0, 114, 178], np.float32)  # Okabe-Ito blue: the classifier says signal
+NOISE_COLOUR = np.array([230, 159, 0], np.float32)  # Okabe-Ito orange: it says fresh noise
 
 
 class ImageInputError(ValueError):
@@ -142,6 +149,17 @@ def export_gif(frames: list[np.ndarray], path: Path, scale: int = DISPLAY_SCALE,
     return path
 
 
+def load_examples(paths: list[Path], size: int) -> list[tuple[np.ndarray, str]]:
+    """The example faces that load, as (image, name); unreadable files are skipped."""
+    out = []
+    for p in paths:
+        try:
+            out.append((load_image_file(p, size), p.stem))
+        except ImageInputError:
+            continue
+    return out
+
+
 def find_examples(folders: list[Path]) -> list[Path]:
     """PNG/JPEG example faces from the first folder that has any."""
     for folder in folders:
@@ -150,3 +168,85 @@ def find_examples(folders: list[Path]) -> list[Path]:
             if files:
                 return files
     return []
+
+
+# ---------------------------------------------------------------------------------------------- the tab's view
+def decode_canvas(tokenizer, tokens) -> np.ndarray:
+    """Codes (L,) → uint8 (H, W, 3); masked codes (MD4's id ``V``) are grey cells."""
+    codes = torch.as_tensor(np.asarray(tokens), dtype=torch.long)
+    masked = codes >= tokenizer.vocab_size
+    image = tokenizer.decode(torch.where(masked, 0, codes)[None])[0]
+    if bool(masked.any()):
+        image = image.copy()
+        image[cells_to_pixels(masked.numpy().reshape(tokenizer.grid_shape), tokenizer.patch_size)] = MASKED_GREY
+    return image
+
+
+def belief_map(image: np.ndarray, belief: np.ndarray, grid: tuple[int, int], patch: int) -> np.ndarray:
+    """The image under a blue (signal) to orange (noise) tint per token cell, by the model's belief."""
+    b = np.repeat(np.repeat(np.asarray(belief, np.float32).reshape(grid), patch, 0), patch, 1)[..., None]
+    tint = b * SIGNAL_COLOUR + (1 - b) * NOISE_COLOUR
+    return display((0.35 * image.astype(np.float32) + 0.65 * tint).round().astype(np.uint8))
+
+
+class FaceView:
+    """How the faces tab shows a run: decoded frames blended into the user's image, the belief map, the GIF."""
+
+    def picture(self, model, tokens, extra: dict) -> np.ndarray:
+        return compose(decode_canvas(model.tokenizer, tokens), extra.get("image"), extra.get("alpha"))
+
+    def frame(self, model, tokens, states, extra: dict):
+        return display(self.picture(model, tokens, extra))
+
+    def belief(self, model, tokens, belief, extra: dict):
+        tok = model.tokenizer
+        return belief_map(self.picture(model, tokens, extra), belief.numpy(), tok.grid_shape, tok.patch_size)
+
+    def export(self, traj: Trajectory, model, summary: str) -> Path:
+        frames = [self.picture(model, traj.tokens[i], traj.extra) for i in traj.subsample(GIF_FRAMES)]
+        return export_gif(frames, export_dir() / "ggm_face_trajectory.gif")
+
+
+def plan_run(mode: str, inputs: list, model) -> RunPlan:
+    """The faces tab's input (the editor) for ``model``: known token cells and the user's image, or an error.
+
+    The first frame also sends panel 2, the cells the model will redraw."""
+    (value,) = inputs
+    tok = model.tokenizer
+    everything = np.ones(tok.grid_shape, dtype=bool)
+    if mode == "generate":
+        return RunPlan(first_outputs=(mask_view(None, everything, tok.patch_size),))
+    try:
+        image, pixel_mask = read_editor(value, tok.image_size)
+    except ImageInputError as err:
+        return RunPlan(error=str(err))
+    if mode == "noise":
+        codes = tok.encode(image[None])[0]
+        view = mask_view(image, everything, tok.patch_size)
+        return RunPlan(noise_from=codes, first_outputs=(view,))
+    cells = mask_to_cells(pixel_mask, tok.patch_size)
+    if not cells.any():
+        msg = "The mask is empty: brush over the region to repaint first (or use Generate a new face)."
+        return RunPlan(error=msg, error_outputs=(mask_view(image, cells, tok.patch_size),))
+    if cells.all():
+        note = "The mask covers the whole image: this is the same as generating a new face."
+        return RunPlan(notices=[note], first_outputs=(mask_view(None, cells, tok.patch_size),))
+    known = ~cells.reshape(-1)
+    extra = {"image": image, "alpha": blend_alpha(cells, tok.patch_size)}
+    return RunPlan(known, tok.encode(image[None])[0], extra, first_outputs=(mask_view(image, cells, tok.patch_size),))
+
+
+def empty_mask_view(image: np.ndarray, model) -> np.ndarray:
+    """Panel 2 for a freshly loaded image: nothing to repaint yet."""
+    tok = model.tokenizer
+    return mask_view(image, np.zeros(tok.grid_shape, bool), tok.patch_size)
+
+
+def preview(value, model) -> np.ndarray | None:
+    """Panel 2 while the user brushes: the cells the mask touches (None without an image)."""
+    tok = model.tokenizer
+    try:
+        image, pixel_mask = read_editor(value, tok.image_size)
+    except ImageInputError:
+        return None
+    return mask_view(image, mask_to_cells(pixel_mask, tok.patch_size), tok.patch_size)

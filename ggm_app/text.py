@@ -11,9 +11,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ggm_app.common import STATE_COLORS, STATE_LABELS, Trajectory
+import numpy as np
+import torch
+
+from ggm_app.common import STATE_COLORS, STATE_LABELS, export_dir
+from ggm_app.session import RunPlan, Trajectory
 
 DEFAULT_GAP = 8
+MASK_PIECE = "▒"  # a masked token (MD4)
+NEWLINE = "↵"  # line breaks in the token view (a token display cannot break a line)
 _BRACKETED = re.compile(r"\[([^\[\]\n]*)\]")
 _MAX_NOTICES = 4
 
@@ -151,13 +157,13 @@ def plan_infill(text: str, tokenizer, seq_len: int, default_gap: int = DEFAULT_G
     return plan
 
 
-def runs(known) -> list[tuple[int, int, bool]]:
-    """Maximal runs (start, end, is_known) of equal known-ness."""
-    known = list(map(bool, known))
+def runs(keys) -> list[tuple[int, int, object]]:
+    """Maximal runs (start, end, key) of equal keys (e.g. known-ness)."""
+    keys = list(keys)
     out, start = [], 0
-    for i in range(1, len(known) + 1):
-        if i == len(known) or known[i] != known[start]:
-            out.append((start, i, known[start]))
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            out.append((start, i, keys[start]))
             start = i
     return out
 
@@ -166,11 +172,13 @@ def token_pieces(tokenizer, tokens, known) -> list[str]:
     """The text of each token, decoded run by run so known text is always shown exactly as typed.
 
     (Decoding the whole canvas at once could glue a generated half-character onto the first known one.)
+    A masked token (MD4's id ``V``, outside the tokenizer) is shown as ``MASK_PIECE``.
     """
     tokens = [int(t) for t in tokens]
+    masked = [t >= tokenizer.vocab_size for t in tokens]
     pieces: list[str] = []
-    for a, b, _ in runs(known):
-        pieces += tokenizer.pieces(tokens[a:b])
+    for a, b, (_, is_mask) in runs(list(zip(map(bool, known), masked, strict=True))):
+        pieces += [MASK_PIECE] * (b - a) if is_mask else tokenizer.pieces(tokens[a:b])
     return pieces
 
 
@@ -252,3 +260,70 @@ show(D.frames.length - 1);
     path = Path(path)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def belief_text(tokenizer, tokens, belief, known, newline: str = NEWLINE) -> list[tuple[str, float | None]]:
+    """``[(token text, belief)]`` for ``gr.HighlightedText``'s shading: the model's probability that each
+    token is signal; known tokens are left unshaded."""
+    pieces = token_pieces(tokenizer, tokens, known)
+    return [
+        (p.replace("\n", newline), None if k else round(float(b), 3))
+        for p, b, k in zip(pieces, belief, known, strict=True)
+        if p
+    ]
+
+
+class TextView:
+    """How the text tab shows a run: coloured token frames, the belief shading, the HTML export."""
+
+    title = "GGM text trajectory"
+
+    def frame(self, model, tokens, states, extra: dict):
+        return frame_text(model.tokenizer, tokens, states, extra["known"], NEWLINE)
+
+    def belief(self, model, tokens, belief, extra: dict):
+        return belief_text(model.tokenizer, tokens, belief.numpy(), extra["known"])
+
+    def export(self, traj: Trajectory, model, summary: str) -> Path:
+        return export_html(traj, model.tokenizer, export_dir() / "ggm_text_trajectory.html", self.title, summary)
+
+
+def noise_input(text: str, tokenizer, seq_len: int) -> tuple[torch.Tensor | None, list[str]]:
+    """The user's text (gap markup dropped) as ``seq_len`` tokens for the forward process: cut, or repeated
+    to fill the window. Returns (tokens or None when there is no text, notices)."""
+    segments, notices = parse_gaps(text if isinstance(text, str) else "")
+    plain_text = "".join(seg.text for seg in segments if not seg.is_gap)
+    ids = tokenizer.encode(plain_text) if plain_text.strip() else []
+    if not ids:
+        return None, notices
+    if any(seg.is_gap for seg in segments):
+        notices.append("“Noise it” dissolves your text itself: the gaps were left out.")
+    if len(ids) < seq_len:
+        notices.append(f"Your text is {len(ids)} tokens; it was repeated to fill the model's {seq_len}.")
+        ids = (ids * (seq_len // len(ids) + 1))[:seq_len]
+    elif len(ids) > seq_len:
+        notices.append(f"Your text is {len(ids)} tokens; the first {seq_len} are noised.")
+        ids = ids[:seq_len]
+    return torch.tensor(ids), notices
+
+
+def plan_run(mode: str, inputs: list, model) -> RunPlan:
+    """The text tab's inputs (text, gap length) for ``model``: what is known, or why nothing can run."""
+    text, gap = inputs
+    tok, L = model.tokenizer, model.seq_len
+    if mode == "generate":
+        return RunPlan()
+    if mode == "noise":
+        x0, notices = noise_input(text, tok, L)
+        if x0 is None:
+            return RunPlan(error="Type some text first: “Noise it” dissolves your text, then brings a sample back.")
+        return RunPlan(noise_from=x0, notices=notices)
+    try:
+        gap = int(float(gap))
+    except (TypeError, ValueError, OverflowError):
+        gap = DEFAULT_GAP
+    plan = plan_infill(text if isinstance(text, str) else "", tok, L, max(1, min(L, gap)))
+    if plan.error:
+        return RunPlan(error=plan.error, notices=plan.notices)
+    known = np.array(plan.known, dtype=bool)
+    return RunPlan(known, torch.tensor(plan.tokens), notices=plan.notices, notes=plan.remarks)

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import torch
 
-from ggm_core import GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig, save_model
+from ggm_core import (
+    GlauberModel,
+    GlauberSchedule,
+    MaskedDenoiser,
+    MaskedDiffusionModel,
+    NoiseDistribution,
+    TransformerConfig,
+    load_model,
+    save_model,
+)
 from ggm_core.denoisers import TwoSidedDenoiser
 from ggm_core.text_tokenizer import TextTokenizer
 from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
@@ -51,3 +60,11 @@ def make_face_checkpoint(folder: Path, seed: int = 0) -> Path:
 def make_checkpoints(root: Path) -> tuple[Path, Path]:
     root = Path(root)
     return make_text_checkpoint(root / "text"), make_face_checkpoint(root / "faces")
+
+
+def make_md4_checkpoint(folder: Path, like: Path, seed: int = 1) -> Path:
+    """A random MD4 checkpoint with the tokenizer and length of the GGM checkpoint at ``like``."""
+    ggm = load_model(like)
+    torch.manual_seed(seed)
+    config = TransformerConfig(ggm.vocab_size, seq_len=ggm.seq_len, d_model=32, n_layers=2, n_heads=2)
+    return save_model(MaskedDiffusionModel(MaskedDenoiser(config), ggm.tokenizer), folder)

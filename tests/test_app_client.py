@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_checkpoints import make_checkpoints
+from app_checkpoints import make_checkpoints, make_md4_checkpoint
 from gradio_client import Client, handle_file
 from PIL import Image
 
@@ -15,8 +15,8 @@ from ggm_app import faces
 from ggm_app.common import ModelSlot
 from ggm_core import image_infill
 
-ADVANCED_EXACT = {"n_sweeps": 2, "n_ppc": 1, "temp": 1.0, "p": 1.0, "seed_value": 0}
-ADVANCED_FAST = {"n_sweeps": 1, "n_ppc": 8, "temp": 1.0, "p": 1.0, "seed_value": 0}
+ADVANCED_EXACT = {"sweeps": 2, "positions_per_call": 1, "temperature": 1.0, "top_p": 1.0, "seed": 0}
+ADVANCED_FAST = {"sweeps": 1, "positions_per_call": 8, "temperature": 1.0, "top_p": 1.0, "seed": 0}
 
 
 def _free_port() -> int:
@@ -27,13 +27,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    return make_checkpoints(tmp_path_factory.mktemp("app_ckpt"))
+    root = tmp_path_factory.mktemp("app_ckpt")
+    text, face = make_checkpoints(root)
+    return text, face, make_md4_checkpoint(root / "md4_text", text), make_md4_checkpoint(root / "md4_faces", face)
 
 
 @pytest.fixture(scope="module")
 def url(checkpoints):
-    text, face = checkpoints
-    demo = app.create_app([str(text), str(text)], [str(face)])  # two text checkpoints: the model choice shows
+    text, face, md4_text, md4_face = checkpoints
+    # two GGM text checkpoints and an MD4 one: the model choice shows
+    demo = app.create_app([str(text), str(text), str(md4_text)], [str(face), str(md4_face)])
     port = _free_port()
     kwargs = app.launch_kwargs() | {"server_port": port, "prevent_thread_lock": True, "quiet": True}
     demo.launch(**kwargs)
@@ -80,7 +83,7 @@ def _layer(tmp_path, size, box):
 
 # ---------------------------------------------------------------------------------------------- text
 def test_text_generation_streams_then_reads_out(client):
-    outputs, final = _run(client, "/generate_text", name="text", **ADVANCED_EXACT)
+    outputs, final = _run(client, "/generate_text", model="text", **ADVANCED_EXACT)
     intermediate = [o for o in outputs[:-1] if "Sampling…" in o[1]]
     assert len(intermediate) >= 2
     assert "network calls" in final[1] and "tokens/s" in final[1] and "**exact**" in final[1]
@@ -92,7 +95,7 @@ def test_text_generation_streams_then_reads_out(client):
 
 def test_text_infill_keeps_known_tokens(client):
     text = "Café, [3] déjà vu — [___] fin."
-    _, final = _run(client, "/infill_text", text=text, gap=2, name="text'", **ADVANCED_EXACT)
+    _, final = _run(client, "/infill_text", text=text, gap=2, model="text'", **ADVANCED_EXACT)
     known_runs, run = [], ""
     for tok in final[0]:
         if tok["class_or_confidence"] == "known":
@@ -110,7 +113,12 @@ def test_text_infill_keeps_known_tokens(client):
 
 def test_text_approximate_settings_are_reported(client):
     _, final = _run(
-        client, "/infill_text", text="A [4] b", gap=8, name="text", **{**ADVANCED_EXACT, "temp": 0.7, "n_ppc": 2}
+        client,
+        "/infill_text",
+        text="A [4] b",
+        gap=8,
+        model="text",
+        **{**ADVANCED_EXACT, "temperature": 0.7, "positions_per_call": 2},
     )
     assert "approximate" in final[1] and "temperature 0.7" in final[1] and "2 positions per network call" in final[1]
 
@@ -131,7 +139,7 @@ def test_text_approximate_settings_are_reported(client):
     ],
 )
 def test_text_inputs_with_notices_still_run(client, text, message):
-    _, final = _run(client, "/infill_text", text=text, gap=4, name="text", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_text", text=text, gap=4, model="text", **ADVANCED_FAST)
     assert message in final[1] and "network calls" in final[1]
 
 
@@ -146,12 +154,14 @@ def test_text_inputs_with_notices_still_run(client, text, message):
     ],
 )
 def test_text_inputs_with_nothing_to_do_give_a_message(client, text, message):
-    _, final = _run(client, "/infill_text", text=text, gap=4, name="text", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_text", text=text, gap=4, model="text", **ADVANCED_FAST)
     assert message in final[1] and "network calls" not in final[1]
 
 
 def test_extreme_settings_do_not_crash(client):
-    _, final = _run(client, "/generate_text", name="text", n_sweeps=1, n_ppc=32, temp=2.0, p=0.05, seed_value=7)
+    _, final = _run(
+        client, "/generate_text", model="text", sweeps=1, positions_per_call=32, temperature=2.0, top_p=0.05, seed=7
+    )
     assert "network calls" in final[1] and "approximate" in final[1]
 
 
@@ -161,7 +171,7 @@ def test_random_seed(client):
 
 # ---------------------------------------------------------------------------------------------- faces
 def test_face_generation_streams_then_reads_out(client, tmp_path):
-    outputs, final = _run(client, "/generate_face", name="faces", **ADVANCED_EXACT)
+    outputs, final = _run(client, "/generate_face", model="faces", **ADVANCED_EXACT)
     assert len([o for o in outputs[:-1] if "Sampling…" in o[2]]) >= 2
     assert "512 tokens" not in final[2] and "256 tokens generated" in final[2] and "**exact**" in final[2]
     assert np.asarray(Image.open(final[1])).shape[:2] == (256, 256)
@@ -172,7 +182,7 @@ def test_face_generation_streams_then_reads_out(client, tmp_path):
 def test_face_infill_keeps_pixels_outside_the_mask_cells(client, face, tmp_path):
     image, path = face
     layer = _layer(tmp_path, 64, (21, 30, 30, 45))  # rows 21..29, cols 30..44 → cells rows 5..7, cols 7..11
-    outputs, final = _run(client, "/infill_face", _editor(path, layer), name="faces", **ADVANCED_EXACT)
+    outputs, final = _run(client, "/infill_face", _editor(path, layer), model="faces", **ADVANCED_EXACT)
     assert len([o for o in outputs[:-1] if "Sampling…" in o[2]]) >= 2
     assert "15 tokens generated" in final[2]  # 3 × 5 cells
     result = np.asarray(Image.open(final[1]).convert("RGB"))[::4, ::4]
@@ -192,25 +202,25 @@ def test_face_infill_on_a_large_non_square_photo(client, tmp_path):
     layer = np.zeros((1800, 2400, 4), np.uint8)
     layer[800:1000, 1100:1300, 3] = 255
     layer_path = _image(tmp_path, "big_layer.png", layer)
-    _, final = _run(client, "/infill_face", _editor(path, layer_path), name="faces", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_face", _editor(path, layer_path), model="faces", **ADVANCED_FAST)
     assert "tokens generated" in final[2]
 
 
 def test_face_whole_mask_is_the_same_as_generating(client, face, tmp_path):
     _, path = face
     layer = _layer(tmp_path, 64, (0, 64, 0, 64))
-    _, final = _run(client, "/infill_face", _editor(path, layer), name="faces", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_face", _editor(path, layer), model="faces", **ADVANCED_FAST)
     assert "same as generating" in final[2] and "256 tokens generated" in final[2]
 
 
 def test_face_empty_mask_gives_a_message(client, face):
     _, path = face
-    _, final = _run(client, "/infill_face", _editor(path), name="faces", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_face", _editor(path), model="faces", **ADVANCED_FAST)
     assert "mask is empty" in final[2]
 
 
 def test_face_no_image_gives_a_message(client):
-    _, final = _run(client, "/infill_face", None, name="faces", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_face", None, model="faces", **ADVANCED_FAST)
     assert "No image" in final[2]
 
 
@@ -226,7 +236,7 @@ def test_face_no_image_gives_a_message(client):
 def test_upload_any_image(client, tmp_path, name, make):
     path = tmp_path / name
     make().save(path)
-    value, view, status = client.predict(handle_file(str(path)), "faces", api_name="/load_image")
+    value, view, status, *_ = client.predict(handle_file(str(path)), "faces", api_name="/load_image")
     assert "Image loaded" in status and np.asarray(Image.open(view)).shape[:2] == (256, 256)
     assert np.asarray(Image.open(value["background"])).shape[:2] == (256, 256)
 
@@ -235,7 +245,7 @@ def test_upload_any_image(client, tmp_path, name, make):
 def test_upload_non_image_gives_a_message(client, tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
-    _, _, status = client.predict(handle_file(str(path)), "faces", api_name="/load_image")
+    _, _, status, *_ = client.predict(handle_file(str(path)), "faces", api_name="/load_image")
     assert "not an image" in status or "could not be read" in status
 
 
@@ -256,13 +266,69 @@ def test_stop(client):
     assert client.predict(api_name="/stop_face")[0] == "Nothing is running."
     # 8 sweeps (the most the slider allows): about 4.7 s with the tiny model, a wide margin for Stop to arrive
     # while it runs; at 2 sweeps (2.1 s) Stop once found nothing running in a full test run (not reproduced)
-    job = client.submit(name="faces", **(ADVANCED_EXACT | {"n_sweeps": 8}), api_name="/generate_face")
+    job = client.submit(model="faces", **(ADVANCED_EXACT | {"sweeps": 8}), api_name="/generate_face")
     deadline = time.time() + 20
     while len(job.outputs()) < 2 and time.time() < deadline:
         time.sleep(0.02)
     message, scrub, download = client.predict(api_name="/stop_face")
     assert message.startswith("Stopped after") and scrub["visible"] and download["value"].endswith(".gif")
     job.cancel()  # what the browser's cancel does for the Stop button (the client cannot trigger it)
+
+
+# ---------------------------------------------------------------------------------------------- families, compare
+def test_md4_runs_in_the_text_tab_and_reports_its_own_knob(client):
+    _, final = _run(client, "/generate_text", model="md4_text", steps=8, seed=0)
+    assert "approximate" in final[1] and "a grid of 8 steps" in final[1]
+    _, final = _run(client, "/infill_text", text="Emma [4] rich", gap=4, model="md4_text", seed=0)
+    assert "**exact** ancestral" in final[1]  # MD4's clamping is exact
+    labels = {t["class_or_confidence"] for t in final[0]}
+    assert labels <= {"settled", "known"}
+
+
+def test_compare_streams_both_families_with_one_seed(client):
+    outputs, final = _run(
+        client, "/compare_infill_text", text="A [6] b", gap=4, seed=3,
+        model_0="text", model_1="md4_text", budget_0=0, budget_1=4,
+    )  # fmt: skip
+    assert len(outputs) >= 2
+    view_0, view_1, readout_0, readout_1 = final
+    assert "**text**" in readout_0 and "heat-bath" not in readout_0 or "clamped" in readout_0
+    assert "**md4_text**" in readout_1 and "a grid of 4 steps" in readout_1 and "seed 3" in readout_1
+    assert (
+        "4 network calls" in readout_1 or "3 network calls" in readout_1 or int(readout_1.split("·")[1].split()[0]) <= 4
+    )
+
+
+def test_noise_it_then_scrub_back_to_the_input(client):
+    text = "Emma Woodhouse, handsome, clever, and rich"
+    outputs, final = _run(client, "/noise_text", text=text, gap=4, model="text", seed=0)
+    assert "**exact** heat-bath chain" in final[1] and "repeated" in final[1]
+    shown, info = client.predict(0, False, api_name="/scrub_text")
+    assert "".join(t["token"] for t in shown).startswith(text) and "Frame 0" in info
+
+
+def test_belief_overlay_on_a_scrubbed_frame(client):
+    _run(client, "/generate_text", model="text", **ADVANCED_EXACT)
+    shown, info = client.predict(10, True, api_name="/belief_text")
+    values = [t["class_or_confidence"] for t in shown]
+    assert all(isinstance(v, float) and 0 <= v <= 1 for v in values) and "believes" in info
+    other, _ = client.predict(40, True, api_name="/belief_text")
+    assert [t["class_or_confidence"] for t in other] != values  # another frame, another reading
+    _run(client, "/generate_text", model="md4_text", seed=0)
+    _, info = client.predict(5, True, api_name="/belief_text")
+    assert "no signal-vs-noise classifier" in info
+
+
+def test_face_compare_ggm_and_md4(client):
+    outputs, final = _run(
+        client, "/compare_generate_face", None, seed=1,
+        model_0="faces", model_1="md4_faces", model_2="faces", budget_0=0, budget_1=64, budget_2=64,
+    )  # fmt: skip
+    images, readouts = final[:3], final[3:]
+    assert all(np.asarray(Image.open(p)).shape[:2] == (256, 256) for p in images)
+    assert (
+        "exact" in readouts[0] and "a grid of 64 steps" in readouts[1] and "positions per network call" in readouts[2]
+    )
 
 
 # ---------------------------------------------------------------------------------------------- missing models

@@ -11,9 +11,9 @@ from PIL import Image
 
 from ggm_app import faces
 from ggm_app import text as textui
-from ggm_app.common import (
+from ggm_app.common import COLOR_MAP, load_slot, split_specs
+from ggm_app.session import (
     CHANGED,
-    COLOR_MAP,
     KNOWN,
     NOISE,
     SETTLED,
@@ -21,10 +21,8 @@ from ggm_app.common import (
     RunSettings,
     StateTracker,
     Trajectory,
-    load_slot,
     next_seed,
     readout,
-    split_specs,
 )
 from ggm_core import image_infill, load_model
 
@@ -190,16 +188,18 @@ def test_states_along_a_real_run(text_model):
 # ---------------------------------------------------------------------------------------------- settings, readout
 def test_run_settings_exactness(text_model):
     trained = text_model.schedule.sweeps
-    exact = RunSettings.clean(text_model, trained, 1, 1.0, 1.0, 3)
+    exact = RunSettings.clean(text_model, {"sweeps": trained, "positions_per_call": 1}, 1.0, 1.0, 3)
     assert exact.approximations(text_model) == []
-    approx = RunSettings.clean(text_model, trained + 1, 4, 0.7, 0.9, 3).approximations(text_model)
+    assert exact.approximations(text_model, clamped=True) == [text_model.clamping]  # GGM clamping: not exact
+    knobs = {"sweeps": trained + 1, "positions_per_call": 4}
+    approx = RunSettings.clean(text_model, knobs, 0.7, 0.9, 3).approximations(text_model)
     assert len(approx) == 4
-    junk = RunSettings.clean(text_model, None, "x", None, 7, -5)
-    assert junk.sweeps == trained and junk.positions_per_call == 1 and junk.top_p == 1.0 and junk.seed == 5
-    line = readout(130, 2.0, 100, [], seed=7)
-    assert "130 network calls" in line and "2.00 s" in line and "50 tokens/s" in line and "exact" in line
+    junk = RunSettings.clean(text_model, {"sweeps": None, "positions_per_call": "x"}, None, 7, -5)
+    assert junk.knobs == {"sweeps": trained, "positions_per_call": 1} and junk.top_p == 1.0 and junk.seed == 5
+    line = readout(130, 2.0, 100, [], seed=7, chain="heat-bath chain")
+    assert "130 network calls" in line and "2.00 s" in line and "50 tokens/s" in line and "**exact** heat" in line
     assert line.endswith("seed 7")
-    assert "approximate" in readout(10, 1.0, 5, ["temperature 0.7"], seed=0)
+    assert "approximate" in readout(10, 1.0, 5, ["temperature 0.7"], seed=0, chain="heat-bath chain")
 
 
 def test_next_seed_moves_on_by_one_from_any_input():
@@ -407,11 +407,10 @@ def test_bad_checkpoints_are_explained(tmp_path):
     assert load_slot([str(face)], "vq").names == ["faces"]
 
 
-def test_a_masked_diffusion_checkpoint_is_refused_with_a_reason(tmp_path):
-    from ggm_core.denoisers import TransformerConfig
-    from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
+def test_a_masked_diffusion_checkpoint_loads_into_its_tab(tmp_path):
+    from app_checkpoints import make_md4_checkpoint
 
-    config = TransformerConfig(vocab_size=16, seq_len=8, d_model=16, n_layers=1, n_heads=2)
-    folder = MaskedDiffusionModel(MaskedDenoiser(config)).save(tmp_path / "md4")
-    slot = load_slot([str(folder)], "bpe")
-    assert not slot.models and "MaskedDiffusionModel" in slot.errors[0] and "GGM checkpoints only" in slot.errors[0]
+    text = make_text_checkpoint(tmp_path / "text")
+    slot = load_slot([str(text), str(make_md4_checkpoint(tmp_path / "md4", text))], "bpe")
+    assert slot.names == ["text", "md4"] and slot.models["md4"].family == "md4" and not slot.errors
+    assert slot.pick("no such name")[0] == "text"

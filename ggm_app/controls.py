@@ -1,0 +1,357 @@
+"""Gradio pieces both tabs share: the Advanced panel (each family's own knobs), the seed box, and the run
+controller that wires a tab's runs, Stop, scrubbing, the belief overlay, exports and Compare.
+
+A tab supplies a view (``ggm_app.text.TextView`` / ``ggm_app.faces.FaceView``: how a canvas is shown) and a
+planner (what its inputs mean: known positions, notices, errors); everything else is here, once.
+"""
+
+import inspect
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import gradio as gr
+import numpy as np
+import torch
+
+from ggm_app.common import ModelSlot, model_summary
+from ggm_app.session import RunSession, RunSettings, next_seed, run_side_by_side
+
+FORWARD_FRAME_S = 0.04  # a "noise it" forward frame stays this long on screen (the forward chain is instant)
+HIDE = {"visible": False}
+
+
+def plain(message: str) -> str:
+    """Toasts do not render Markdown: drop the backticks."""
+    return message.replace("`", "")
+
+
+def status(lines: list[str]) -> str:
+    return "\n\n".join(line for line in lines if line)
+
+
+def bullets(items: list[str]) -> str:
+    return "\n".join(f"- {n}" for n in items)
+
+
+def with_parameters(fn: Callable, names: list[str]) -> Callable:
+    """``fn(*args)`` with a signature naming its inputs, so the API lists them by name."""
+    fn.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in names]
+    )
+    return fn
+
+
+# ---------------------------------------------------------------------------------------------- advanced panel
+@dataclass
+class Advanced:
+    model: gr.Dropdown
+    knobs: dict[str, gr.Slider]
+    temperature: gr.Slider
+    top_p: gr.Slider
+    seed: gr.Number
+
+    @property
+    def inputs(self) -> list:
+        return [self.model, *self.knobs.values(), self.temperature, self.top_p, self.seed]
+
+    @property
+    def names(self) -> list[str]:
+        return ["model", *self.knobs, "temperature", "top_p", "seed"]
+
+
+def seed_box(prefix: str) -> gr.Number:
+    with gr.Row():
+        seed = gr.Number(
+            value=0,
+            precision=0,
+            minimum=0,
+            label="Seed",
+            info="A run uses this seed, then moves it on by one, so the next click draws a new sample.",
+            scale=3,
+            elem_id=f"{prefix}-seed",
+        )
+        dice = gr.Button("Random seed", scale=1, size="sm")
+    dice.click(lambda: random.randrange(2**31), None, seed, api_name=f"random_seed_{prefix}", queue=False)
+    return seed
+
+
+def knob_union(slot: ModelSlot) -> dict:
+    """Every knob of the tab's models by name (the first model's version of each), in first-seen order."""
+    union = {}
+    for model in slot.models.values():
+        for knob in model.knobs():
+            union.setdefault(knob.name, knob)
+    return union
+
+
+def advanced_panel(prefix: str, slot: ModelSlot) -> Advanced:
+    """Model choice, the chosen family's own knobs (the others hidden), temperature, top-p, seed."""
+    first = slot.models[slot.names[0]]
+    own = {k.name for k in first.knobs()}
+    with gr.Accordion("Advanced", open=False, elem_id=f"{prefix}-advanced"):
+        model = gr.Dropdown(
+            slot.names, value=slot.names[0], label="Model", visible=len(slot.names) > 1, elem_id=f"{prefix}-model"
+        )
+        info = gr.Markdown(model_summary(slot.names[0], first))
+        with gr.Row():
+            knobs = {
+                name: gr.Slider(
+                    k.minimum,
+                    k.maximum,
+                    value=k.exact,
+                    step=1,
+                    label=k.label,
+                    visible=name in own,
+                    elem_id=f"{prefix}-{name.replace('_', '-')}",
+                )  # fmt: skip
+                for name, k in knob_union(slot).items()
+            }
+        with gr.Row():
+            temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature (1 = exact)")
+            top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p (1 = exact)")
+        seed = seed_box(prefix)
+
+    def on_model(name):
+        name, m = slot.pick(name)
+        mine = {k.name: k for k in m.knobs()}
+        updates = [
+            gr.update(visible=True, minimum=mine[n].minimum, maximum=mine[n].maximum, value=mine[n].exact)
+            if n in mine
+            else gr.update(visible=False)
+            for n in knobs
+        ]
+        return model_summary(name, m), *updates
+
+    model.change(on_model, model, [info, *knobs.values()], api_name=False)
+    return Advanced(model, knobs, temperature, top_p, seed)
+
+
+# ---------------------------------------------------------------------------------------------- the controller
+@dataclass
+class RunOutputs:
+    """The components a tab's runs write: the canvas view, status, scrubber, download, frame line, state."""
+
+    view: gr.components.Component
+    status: gr.Markdown
+    scrub: gr.Slider
+    download: gr.DownloadButton
+    frame_info: gr.Markdown
+    belief: gr.Checkbox
+    extra: list = field(default_factory=list)  # tab-specific outputs of a run (the faces tab's mask view)
+
+
+@dataclass
+class CompareParts:
+    models: list[gr.Dropdown]
+    budgets: list[gr.Slider]
+    views: list[gr.components.Component]
+    readouts: list[gr.Markdown]
+
+
+class TabController:
+    """Runs, Stop, scrub, belief, export and Compare for one tab, for any family.
+
+    ``planner(mode, inputs, model)`` → :class:`RunPlan`; ``mode`` is "infill", "generate" or "noise".
+    """
+
+    def __init__(self, slot: ModelSlot, view, planner: Callable, advanced: Advanced, outputs: RunOutputs) -> None:
+        self.slot, self.view, self.planner, self.advanced, self.out = slot, view, planner, advanced, outputs
+        self.session = gr.State(None)
+        self.compare_sessions = gr.State(None)
+        self.events: list = []
+
+    # ---------------------------------------------------------------------------------------- a run
+    def _settings(self, model, values: list) -> RunSettings:
+        knob_values = dict(zip(self.advanced.knobs, values[: len(self.advanced.knobs)], strict=True))
+        temperature, top_p, seed = values[len(self.advanced.knobs) :]
+        return RunSettings.clean(model, knob_values, temperature, top_p, seed)
+
+    def _stream(self, mode: str, tab_inputs: list, name, settings_values: list):
+        name, model = self.slot.pick(name)
+        settings = self._settings(model, settings_values)
+        plan = self.planner(mode, tab_inputs, model)
+        extra_skip = tuple(gr.skip() for _ in self.out.extra)
+        if plan.error:
+            gr.Warning(plain(plan.error))
+            extra = plan.error_outputs or extra_skip
+            yield (
+                *extra,
+                gr.skip(),
+                status([f"⚠️ {plan.error}", bullets(plan.notices)]),
+                gr.skip(),
+                gr.skip(),
+                gr.skip(),
+            )
+            return
+        for notice in plan.notices:
+            gr.Info(plain(notice))
+        notes = bullets(plan.notices + plan.notes)
+        session = RunSession(
+            model, name, settings, plan.known, plan.known_tokens, plan.extra, noise_from=plan.noise_from
+        )
+        hide, last = gr.update(**HIDE), None
+        first = True
+        for frame in session.frames():
+            shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
+            if frame.final:
+                yield (*extra_skip, shown, status([session.readout, notes]), *self._ready(session))
+                return
+            extra = (plan.first_outputs or extra_skip) if first else extra_skip
+            new = gr.skip() if last is not None and _same(shown, last) else shown
+            first, last = False, shown
+            yield (*extra, new, status([frame.progress, notes]), hide, hide, session)
+            if frame.forward:
+                time.sleep(FORWARD_FRAME_S)
+
+    def _ready(self, session: RunSession, summary: str | None = None) -> tuple:
+        """Scrubber, download and state once a run has ended (or stopped)."""
+        traj = session.trajectory
+        last = len(traj) - 1
+        path = self.view.export(traj, session.model, summary if summary is not None else session.summary)
+        return (
+            gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)"),
+            gr.update(visible=True, value=str(path)),
+            session,
+        )
+
+    def run_handler(self, mode: str, tab_names: list[str]) -> Callable:
+        n = len(tab_names)
+
+        def handler(*values):
+            yield from self._stream(mode, list(values[:n]), values[n], list(values[n + 1 :]))
+
+        handler.__name__ = f"{mode}_handler"
+        return with_parameters(handler, [*tab_names, *self.advanced.names])
+
+    def wire_run(self, trigger, mode: str, tab_inputs: list, tab_names: list[str], api_name) -> None:
+        outputs = [*self.out.extra, self.out.view, self.out.status, self.out.scrub, self.out.download, self.session]
+        event = trigger(
+            self.run_handler(mode, tab_names),
+            [*tab_inputs, *self.advanced.inputs],
+            outputs,
+            api_name=api_name,
+            concurrency_id="sampler",
+            show_progress="minimal",
+        )
+        self.events.append(event)
+
+    # ---------------------------------------------------------------------------------------- stop, scrub
+    def stop(self, session, compared):
+        stopped = [s for s in compared or [] if isinstance(s, RunSession) and s.stop()]
+        if isinstance(session, RunSession) and session.stop():
+            traj = session.trajectory
+            return (
+                f"Stopped after {traj.nfe[-1]} network calls. Scrub or download what ran.",
+                *self._ready(session, "stopped: " + session.summary),
+            )
+        if stopped:
+            return f"Stopped the side-by-side run ({len(stopped)} runs).", gr.skip(), gr.skip(), gr.skip()
+        return "Nothing is running.", gr.skip(), gr.skip(), gr.skip()
+
+    def show_frame(self, frame, session, show_belief):
+        """The scrubbed frame; with the belief overlay on, one network call reads it (never during a run)."""
+        if not isinstance(session, RunSession) or len(session.trajectory) == 0:
+            return gr.skip(), ""
+        traj, model = session.trajectory, session.model
+        i = traj.index(frame)
+        info = f"Frame {i} of {len(traj) - 1}: {traj.nfe[i]} network calls so far."
+        if show_belief and session.running:
+            return gr.skip(), info + " The belief overlay is read when the run has ended."
+        if show_belief:
+            belief = model.belief(torch.from_numpy(traj.tokens[i]).long(), traj.sweeps[i])
+            if belief is not None:
+                info += " Shaded by what the model believes: its probability that each token is signal, not noise."
+                return self.view.belief(model, traj.tokens[i], belief, traj.extra), info
+            info += f" {model.label} has no signal-vs-noise classifier: nothing to overlay."
+        return self.view.frame(model, traj.tokens[i], traj.states[i], traj.extra), info
+
+    def wire_common(self, stop_btn, prefix: str) -> None:
+        """Stop, scrub, belief toggle and the seed that moves on after each run."""
+        stop_btn.click(
+            self.stop,
+            [self.session, self.compare_sessions],
+            [self.out.status, self.out.scrub, self.out.download, self.session],
+            cancels=self.events,
+            api_name=f"stop_{prefix}",
+        )
+        shown = [self.out.view, self.out.frame_info]
+        inputs = [self.out.scrub, self.session, self.out.belief]
+        self.out.scrub.input(self.show_frame, inputs, shown, api_name=f"scrub_{prefix}", show_progress="hidden")
+        self.out.belief.input(self.show_frame, inputs, shown, api_name=f"belief_{prefix}", show_progress="hidden")
+        seed = self.advanced.seed
+        for event in self.events:
+            event.then(next_seed, seed, seed, api_name=False, queue=False, show_progress="hidden")
+
+    # ---------------------------------------------------------------------------------------- compare
+    def compare_handler(self, mode: str, tab_names: list[str], parts: CompareParts) -> Callable:
+        n, columns = len(tab_names), len(parts.models)
+
+        def handler(*values):
+            tab_inputs, seed = list(values[:n]), values[n]
+            picks = values[n + 1 :]
+            sessions, notes = [], []
+            for name, budget in zip(picks[:columns], picks[columns:], strict=True):
+                name, model = self.slot.pick(name)
+                plan = self.planner(mode, tab_inputs, model)
+                if plan.error:
+                    gr.Warning(plain(plan.error))
+                    yield (*[gr.skip()] * (2 * columns), None)
+                    return
+                n_free = int((~plan.known).sum()) if plan.known is not None else model.seq_len
+                settings = RunSettings.for_budget(model, budget, n_free, seed)
+                notes += [x for x in plan.notices if x not in notes]
+                sessions.append(RunSession(model, name, settings, plan.known, plan.known_tokens, plan.extra))
+            for notice in notes:
+                gr.Info(plain(notice))
+            for group in run_side_by_side(sessions):
+                views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
+                lines = [f"**{s.name}** · " + (s.readout if s.finished else s.progress_line()) for s in group]
+                yield (*views, *lines, sessions)
+
+        return with_parameters(handler, [*tab_names, "seed", *(f"model_{i}" for i in range(columns)),
+                                         *(f"budget_{i}" for i in range(columns))])  # fmt: skip
+
+    def wire_compare(self, trigger, mode: str, tab_inputs, tab_names, parts: CompareParts, api_name) -> None:
+        event = trigger(
+            self.compare_handler(mode, tab_names, parts),
+            [*tab_inputs, self.advanced.seed, *parts.models, *parts.budgets],
+            [*parts.views, *parts.readouts, self.compare_sessions],
+            api_name=api_name,
+            concurrency_id="sampler",
+            show_progress="minimal",
+        )
+        self.events.append(event)
+
+
+def compare_columns(prefix: str, slot: ModelSlot, count: int, make_view: Callable) -> CompareParts:
+    """``count`` side-by-side columns, each a model choice, a network-call budget, its canvas and readout."""
+    names = slot.names
+    parts = CompareParts([], [], [], [])
+    with gr.Row(equal_height=False):
+        for i in range(count):
+            with gr.Column(min_width=220):
+                parts.models.append(
+                    gr.Dropdown(names, value=names[min(i, len(names) - 1)], label=f"Model {i + 1}",
+                                elem_id=f"{prefix}-compare-model-{i}")
+                )  # fmt: skip
+                parts.budgets.append(
+                    gr.Slider(0, 1024, value=0, step=1, label="Network-call budget (0 = its exact setting)",
+                              elem_id=f"{prefix}-compare-budget-{i}")
+                )  # fmt: skip
+                parts.views.append(make_view(f"{prefix}-compare-view-{i}"))
+                parts.readouts.append(gr.Markdown("", elem_id=f"{prefix}-compare-readout-{i}"))
+    return parts
+
+
+def _current(session: RunSession) -> tuple:
+    """The session's last canvas and its states (the final states once it has finished)."""
+    frame = session.final_frame() if session.finished else session.frame()
+    return frame.tokens, frame.states
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b))
+    return a == b

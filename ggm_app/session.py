@@ -1,0 +1,358 @@
+"""One run of any family, owned by a session object: the event stream, Stop, token states, frame pacing,
+the trajectory and the readout. No Gradio here, so a run can be driven (and tested) without a server.
+
+    session = RunSession(model, "text_austen", RunSettings.clean(model, {}, 1, 1, 0), known, tokens)
+    for frame in session.frames():      # paced: about 10 a second, at least 24 a run, and the last
+        show(frame.tokens, frame.states, frame.progress)
+    session.readout                     # calls, seconds, tokens per second, exact or why not, seed
+"""
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ggm_core import GenerativeModel
+from ggm_core.events import SamplerEvent
+
+# Token states, shown with the Okabe-Ito palette (colour-blind safe; the four differ in lightness too).
+NOISE, CHANGED, SETTLED, KNOWN = 0, 1, 2, 3
+MAX_SEED = 2**63
+
+
+# ---------------------------------------------------------------------------------------------- settings
+def clean_seed(value) -> int:
+    """A seed from the seed box or the API (None, floats, negatives, junk → a valid seed; junk → 0)."""
+    for cast in (int, lambda v: int(float(v))):  # int first: float(2**63 - 1) would round
+        try:
+            return abs(cast(value)) % MAX_SEED
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return 0
+
+
+def next_seed(value) -> int:
+    """The seed box after a run: one past the seed the run used, so the next click draws a new sample."""
+    return (clean_seed(value) + 1) % MAX_SEED
+
+
+def _number(value, default: float, low: float, high: float) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return default if x != x else max(low, min(high, x))  # NaN → default
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Sampler settings from the UI or the API, cleaned: the family's knobs, temperature, top-p, seed."""
+
+    knobs: dict
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int = 0
+
+    @classmethod
+    def clean(cls, model: GenerativeModel, knobs: dict, temperature=1.0, top_p=1.0, seed=0) -> "RunSettings":
+        return cls(
+            knobs=model.clean_knobs(knobs or {}),
+            temperature=_number(temperature, 1.0, 0.05, 5.0),
+            top_p=_number(top_p, 1.0, 0.01, 1.0),
+            seed=clean_seed(seed),
+        )
+
+    @classmethod
+    def for_budget(cls, model: GenerativeModel, calls, n_free: int, seed=0) -> "RunSettings":
+        """The family's knobs for a network-call budget (0 or None: its exact setting)."""
+        budget = int(_number(calls, 0, 0, 1e9))
+        return cls(knobs=model.knobs_for_budget(budget or None, n_free), seed=clean_seed(seed))
+
+    def approximations(self, model: GenerativeModel, clamped: bool = False) -> list[str]:
+        """Why the run is not the family's exact chain (empty when it is); ``clamped``: known positions."""
+        return model.approximations(self.temperature, self.top_p, clamped=clamped, **self.knobs)
+
+    def sample_kwargs(self) -> dict:
+        return {**self.knobs, "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed}
+
+
+def readout(nfe: int, seconds: float, generated: int, approximations: list[str], seed: int, chain: str) -> str:
+    """The line shown after a run: network calls, seconds, tokens per second, exactness, the seed used."""
+    rate = generated / seconds if seconds > 0 else float("inf")
+    exact = f"**exact** {chain}" if not approximations else "**approximate**: " + ", ".join(approximations)
+    return (
+        f"{nfe} network calls · {seconds:.2f} s · {generated} tokens generated · {rate:,.0f} tokens/s · "
+        f"{exact} · seed {seed}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- trajectory
+class StateTracker:
+    """Token states along a run: noise until redrawn in the final sweep (sweep 0), then settled; known stays known.
+
+    (Families without sweeps report sweep 0: a revealed token is final at once.)
+    """
+
+    def __init__(self, known: np.ndarray) -> None:
+        self.known = np.asarray(known, dtype=bool)
+        self.final = np.zeros_like(self.known)  # redrawn in the final sweep
+
+    def update(self, positions, sweep: int) -> None:
+        if sweep == 0 and len(positions):
+            self.final[list(positions)] = True
+
+    def states(self, changed=()) -> np.ndarray:
+        s = np.where(self.final, SETTLED, NOISE).astype(np.int8)
+        if len(changed):
+            s[list(changed)] = CHANGED
+        s[self.known] = KNOWN
+        return s
+
+
+@dataclass
+class Trajectory:
+    """Every event of a run: tokens (after the event), token states, network calls and sweep so far."""
+
+    tokens: list[np.ndarray] = field(default_factory=list)
+    states: list[np.ndarray] = field(default_factory=list)
+    nfe: list[int] = field(default_factory=list)
+    sweeps: list[int] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # what rendering needs (known mask, original image, …)
+
+    def add(self, tokens: np.ndarray, states: np.ndarray, nfe: int, sweep: int = 0) -> None:
+        self.tokens.append(np.asarray(tokens, dtype=np.int32))
+        self.states.append(np.asarray(states, dtype=np.int8))
+        self.nfe.append(int(nfe))
+        self.sweeps.append(int(sweep))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def index(self, frame) -> int:
+        """A slider value (any number or None) → a valid frame index (the last by default)."""
+        try:
+            i = int(round(float(frame)))
+        except (TypeError, ValueError, OverflowError):
+            i = len(self) - 1
+        return max(0, min(len(self) - 1, i))
+
+    def subsample(self, max_frames: int) -> list[int]:
+        """At most ``max_frames`` frame indices, evenly spaced, always with the first and the last."""
+        n = len(self)
+        if n <= max_frames:
+            return list(range(n))
+        return sorted(set(np.linspace(0, n - 1, max_frames).round().astype(int).tolist()))
+
+
+class FramePacer:
+    """Decides when to show a frame: about ``fps`` per second, but at least ``min_frames`` over a run."""
+
+    def __init__(self, total_updates: int, fps: float = 10.0, min_frames: int = 24) -> None:
+        self.interval = 1.0 / fps
+        self.every = max(1, total_updates // min_frames)
+        self.last_time = time.perf_counter()
+        self.last_update = 0
+
+    def due(self, updates_done: int) -> bool:
+        now = time.perf_counter()
+        if now - self.last_time >= self.interval or updates_done - self.last_update >= self.every:
+            self.last_time, self.last_update = now, updates_done
+            return True
+        return False
+
+
+# ---------------------------------------------------------------------------------------------- the run
+@dataclass
+class RunPlan:
+    """What a tab's inputs mean for one model: known positions, the notices, or why nothing can run."""
+
+    known: np.ndarray | None = None
+    known_tokens: torch.Tensor | None = None
+    extra: dict = field(default_factory=dict)  # what the view needs (the user's image, …)
+    notices: list[str] = field(default_factory=list)  # worth a pop-up
+    notes: list[str] = field(default_factory=list)  # for the status line
+    error: str | None = None
+    noise_from: torch.Tensor | None = None  # "noise it": the input the forward process dissolves
+    first_outputs: tuple = ()  # values for the tab's extra outputs (a UI's), sent with the first frame
+    error_outputs: tuple = ()  # … and with an error
+
+
+@dataclass
+class Frame:
+    """What to show: the canvas, the states of positions changed since the last frame, a progress line."""
+
+    tokens: np.ndarray
+    states: np.ndarray
+    progress: str
+    final: bool = False
+    forward: bool = False  # a frame of the forward process ("noise it")
+
+
+class RunSession:
+    """A run of ``model`` with ``settings``; known positions (``known`` bool (L,)) hold ``known_tokens``.
+
+    ``events`` yields after every network call (for side-by-side runs); ``frames`` yields the paced
+    frames of a run on its own. ``stop`` ends the run at its next event; the trajectory keeps what ran.
+    ``start`` (L,) replaces the family's random starting canvas (the "noise it" view), when the family
+    accepts one.
+    """
+
+    def __init__(
+        self,
+        model: GenerativeModel,
+        name: str,
+        settings: RunSettings,
+        known: np.ndarray | None = None,
+        known_tokens=None,
+        extra: dict | None = None,
+        noise_from: torch.Tensor | None = None,
+    ) -> None:
+        self.model, self.name, self.settings = model, name, settings
+        self.known = np.zeros(model.seq_len, bool) if known is None else np.asarray(known, bool)
+        self.trajectory = Trajectory(extra={"known": self.known, "model": name, **(extra or {})})
+        self.tracker = StateTracker(self.known)
+        self._kwargs = settings.sample_kwargs()
+        if self.known.any():
+            self._kwargs |= {"known_tokens": torch.as_tensor(known_tokens), "known": torch.from_numpy(self.known)}
+        self._forward = None if noise_from is None else model.noising(noise_from, settings.seed)
+        self._redrawn = np.zeros(model.seq_len, bool)  # by the forward process ("noise it")
+        self.seconds = 0.0  # time spent inside the sampler
+        self.stopped = self.finished = False
+        self.last: SamplerEvent | None = None
+        self._since: set[int] = set()
+
+    @property
+    def n_free(self) -> int:
+        return int((~self.known).sum())
+
+    @property
+    def running(self) -> bool:
+        return not (self.stopped or self.finished)
+
+    @property
+    def progress(self) -> float:
+        """Share of the run's redraws done, in [0, 1]."""
+        ev = self.last
+        return 1.0 if self.finished else (ev.updates_done / ev.total_updates if ev and ev.total_updates else 0.0)
+
+    def stop(self) -> bool:
+        """End the run at its next event; True if it was still running."""
+        was = self.running
+        self.stopped = True
+        return was
+
+    @property
+    def noising(self) -> bool:
+        """True while the forward process of a "noise it" run is still dissolving the input."""
+        return self._forward is not None
+
+    def _forward_events(self) -> Iterator[SamplerEvent]:
+        for ev in self._forward:
+            if self.stopped:
+                return
+            self._redrawn[list(ev.positions)] = True
+            states = np.where(self._redrawn, NOISE, SETTLED).astype(np.int8)
+            states[list(ev.positions)] = CHANGED
+            self.last = ev
+            self.trajectory.add(ev.tokens[0].numpy(), states, 0, ev.sweep)
+            self._since.update(ev.positions)
+            yield ev
+        self._kwargs["start"] = self.last.tokens[0]
+        self._forward = None
+
+    def events(self) -> Iterator[SamplerEvent]:
+        """Advance the run one network call at a time, recording each event; ends on Stop or at the end.
+
+        A "noise it" run first yields the forward process's steps (no network calls)."""
+        if self._forward is not None:
+            yield from self._forward_events()
+        stream = self.model.sample(**self._kwargs)
+        while self.running:
+            began = time.perf_counter()
+            try:
+                ev = next(stream)
+            except StopIteration:
+                self.seconds += time.perf_counter() - began
+                self.finished = True
+                return
+            self.seconds += time.perf_counter() - began
+            if self.stopped:
+                stream.close()
+                return
+            self.last = ev
+            self.tracker.update(ev.positions, ev.sweep)
+            self.trajectory.add(ev.tokens[0].numpy(), self.tracker.states(ev.positions), ev.nfe, ev.sweep)
+            self._since.update(ev.positions)
+            yield ev
+
+    def frame(self) -> Frame:
+        """The current canvas, with the positions changed since the previous frame marked."""
+        if self.noising:
+            states = np.where(self._redrawn, NOISE, SETTLED).astype(np.int8)
+            states[sorted(self._since)] = CHANGED
+        else:
+            states = self.tracker.states(sorted(self._since))
+        self._since = set()
+        tokens = self.trajectory.tokens[-1]
+        return Frame(tokens, states, self.progress_line(), final=self.finished, forward=self.noising)
+
+    def progress_line(self) -> str:
+        ev = self.last
+        if ev is None:
+            return "Starting…"
+        if self.noising:
+            return f"Noising… forward step {ev.updates_done} of {ev.total_updates} (sweep {ev.sweep + 1})"
+        sweeps = self.settings.knobs.get("sweeps")
+        where = f"sweep {sweeps - ev.sweep} of {sweeps} · " if sweeps else ""
+        return f"Sampling… {where}{ev.updates_done}/{ev.total_updates} redraws · {ev.nfe} network calls"
+
+    def frames(self) -> Iterator[Frame]:
+        """The run on its own: the first event, paced frames, then the final frame (not after Stop)."""
+        pacer, phase = None, None
+        for ev in self.events():
+            if phase != self.noising:  # a new pacer for the reverse chain after the forward process
+                pacer, phase = None, self.noising
+            if pacer is None or (pacer.due(ev.updates_done) and ev.updates_done < ev.total_updates):
+                pacer = pacer or FramePacer(ev.total_updates)
+                yield self.frame()
+        if self.finished:
+            yield self.final_frame()
+
+    def final_frame(self) -> Frame:
+        """The last canvas with no "just changed" highlight."""
+        states = self.trajectory.states[-1].copy()
+        states[states == CHANGED] = SETTLED
+        return Frame(self.trajectory.tokens[-1], states, self.readout, final=True)
+
+    @property
+    def readout(self) -> str:
+        nfe = self.trajectory.nfe[-1] if len(self.trajectory) else 0
+        reasons = self.settings.approximations(self.model, clamped=bool(self.known.any()))
+        return readout(nfe, self.seconds, self.n_free, reasons, self.settings.seed, self.model.chain_name)
+
+    @property
+    def summary(self) -> str:
+        """The readout in plain text (for exports)."""
+        return self.readout.replace("**", "")
+
+
+def run_side_by_side(sessions: list[RunSession], fps: float = 10.0) -> Iterator[list[RunSession]]:
+    """Advance several sessions together, the least advanced first, so they progress at one pace; yields
+    the sessions about ``fps`` times a second and once at the end. Each session's own ``seconds`` count only
+    its sampler's time, so a side-by-side run costs the sum of the runs."""
+    streams = {id(s): s.events() for s in sessions}
+    for session in sessions:  # every run's starting canvas
+        next(streams[id(session)], None)
+    yield sessions
+    last_shown = time.perf_counter()
+    while live := [s for s in sessions if s.running]:
+        session = min(live, key=lambda s: s.progress)
+        next(streams[id(session)], None)
+        now = time.perf_counter()
+        if now - last_shown >= 1.0 / fps:
+            last_shown = now
+            yield sessions
+    if not any(s.stopped for s in sessions):
+        yield sessions

@@ -1,0 +1,158 @@
+"""The app's run session (ggm_app.session) driven without a server: streaming, Stop, side-by-side runs,
+"noise it", MD4 through the same path, and the tab views and planners."""
+
+import numpy as np
+import pytest
+import torch
+from app_checkpoints import make_face_checkpoint, make_md4_checkpoint, make_text_checkpoint
+
+from ggm_app import faces
+from ggm_app import text as textui
+from ggm_app.session import CHANGED, KNOWN, NOISE, SETTLED, RunSession, RunSettings, run_side_by_side
+from ggm_core import load_model
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("session")
+    text = make_text_checkpoint(root / "text")
+    face = make_face_checkpoint(root / "face")
+    return {
+        "ggm": load_model(text),
+        "md4": load_model(make_md4_checkpoint(root / "md4", text)),
+        "face": load_model(face),
+        "md4_face": load_model(make_md4_checkpoint(root / "md4_face", face)),
+    }
+
+
+def exact(model, seed=0):
+    return RunSettings.clean(model, {}, 1.0, 1.0, seed)
+
+
+@pytest.mark.parametrize("family", ["ggm", "md4"])
+def test_a_run_streams_frames_then_a_final_one(models, family):
+    model = models[family]
+    session = RunSession(model, family, exact(model))
+    frames = list(session.frames())
+    assert len(frames) >= 2 and frames[-1].final and not any(f.final for f in frames[:-1])
+    assert session.finished and not session.running
+    assert set(np.unique(frames[-1].states)) == {SETTLED}
+    overhead = model.schedule.sweeps if family == "ggm" else 0  # the two-sided A-stream pass per sweep
+    assert len(session.trajectory) == session.trajectory.nfe[-1] + 1 - overhead
+    assert "**exact**" in session.readout and session.readout.endswith("seed 0")
+
+
+def test_md4_starts_masked_and_shows_masks(models):
+    model = models["md4"]
+    session = RunSession(model, "md4", exact(model))
+    first = next(session.frames())
+    assert (first.tokens == model.mask_id).all() and (first.states == NOISE).all()
+    pieces = textui.token_pieces(model.tokenizer, first.tokens, np.zeros(model.seq_len, bool))
+    assert set(pieces) == {textui.MASK_PIECE}
+
+
+def test_the_same_seed_gives_the_same_sample_in_a_session_and_in_the_library(models):
+    model = models["ggm"]
+    session = RunSession(model, "ggm", exact(model, seed=5))
+    *_, final = session.frames()
+    library = next(iter(reversed(list(model.sample(seed=5))))).tokens[0].numpy()
+    assert np.array_equal(final.tokens, library)
+
+
+def test_stop_keeps_what_ran_and_sends_no_final_frame(models):
+    model = models["ggm"]
+    session = RunSession(model, "ggm", exact(model))
+    frames = []
+    for frame in session.frames():
+        frames.append(frame)
+        if len(frames) == 3:
+            assert session.stop() is True
+    assert len(frames) == 3 and not frames[-1].final
+    assert session.stopped and not session.finished and not session.running and session.stop() is False
+    assert 0 < len(session.trajectory) < model.seq_len * model.schedule.sweeps
+
+
+def test_infill_keeps_known_tokens_and_says_clamping_is_approximate(models):
+    model = models["ggm"]
+    plan = textui.plan_run("infill", ["Emma [4] rich", 4], model)
+    session = RunSession(model, "ggm", exact(model), plan.known, plan.known_tokens)
+    *_, final = session.frames()
+    assert (final.tokens[plan.known] == plan.known_tokens.numpy()[plan.known]).all()
+    assert (final.states[plan.known] == KNOWN).all()
+    assert "approximate" in session.readout and "clamped" in session.readout
+    md4 = models["md4"]
+    session = RunSession(md4, "md4", exact(md4), plan.known, plan.known_tokens)
+    *_, final = session.frames()
+    assert "**exact**" in session.readout  # MD4's clamping is exact
+
+
+def test_side_by_side_runs_match_solo_runs(models):
+    solo = {}
+    for family in ("ggm", "md4"):
+        s = RunSession(models[family], family, exact(models[family], seed=3))
+        *_, last = s.frames()
+        solo[family] = last.tokens
+    sessions = [RunSession(models[f], f, exact(models[f], seed=3)) for f in ("ggm", "md4")]
+    updates = list(run_side_by_side(sessions))
+    assert len(updates) >= 2 and all(s.finished for s in sessions)
+    for family, s in zip(("ggm", "md4"), sessions, strict=True):
+        assert np.array_equal(s.trajectory.tokens[-1], solo[family])
+
+
+def test_side_by_side_stops_every_run(models):
+    sessions = [RunSession(models[f], f, exact(models[f])) for f in ("ggm", "md4")]
+    for i, _ in enumerate(run_side_by_side(sessions, fps=1e9)):
+        if i == 2:
+            for s in sessions:
+                s.stop()
+    assert all(s.stopped and not s.finished for s in sessions)
+
+
+def test_budgets_map_to_each_familys_knobs(models):
+    ggm, md4 = models["ggm"], models["md4"]
+    for model in (ggm, md4):
+        settings = RunSettings.for_budget(model, 12, model.seq_len)
+        session = RunSession(model, "m", settings)
+        list(session.frames())
+        assert session.trajectory.nfe[-1] <= 12 and "approximate" in session.readout
+        assert RunSettings.for_budget(model, 0, model.seq_len).knobs == model.exact_knobs()
+
+
+def test_noise_it_dissolves_then_brings_back(models):
+    model = models["ggm"]
+    x0, notices = textui.noise_input("Emma Woodhouse, handsome, clever", model.tokenizer, model.seq_len)
+    assert x0.shape == (model.seq_len,) and any("repeated" in n for n in notices)
+    session = RunSession(model, "ggm", exact(model), noise_from=x0)
+    frames = list(session.frames())
+    forward = [f for f in frames if f.forward]
+    assert forward and np.array_equal(forward[0].tokens, x0.numpy()) and (forward[0].states == SETTLED).all()
+    assert frames[-1].final and not frames[-1].forward
+    steps = model.schedule.num_steps
+    assert session.trajectory.nfe[steps] == 0  # the forward process makes no network call
+    assert session.trajectory.nfe[-1] == steps + model.schedule.sweeps  # then the exact two-sided chain
+    assert any(CHANGED in session.trajectory.states[i] for i in range(1, steps + 1))
+
+
+def test_noise_it_with_no_text_is_refused(models):
+    plan = textui.plan_run("noise", ["  [___] ", 4], models["ggm"])
+    assert plan.error and "Type some text" in plan.error
+
+
+def test_face_views_and_plans(models):
+    face, md4 = models["face"], models["md4_face"]
+    image = np.full((64, 64, 3), 200, np.uint8)
+    editor = faces.editor_value(image)
+    assert "empty" in faces.plan_run("infill", [editor], face).error
+    assert "No image" in faces.plan_run("infill", [None], face).error
+    layer = np.zeros((256, 256, 4), np.uint8)
+    layer[:64, :64, 3] = 255
+    plan = faces.plan_run("infill", [editor | {"layers": [layer]}], face)
+    assert plan.known.sum() == 256 - 16 and plan.extra["image"].shape == (64, 64, 3)
+    masked = np.full(256, md4.mask_id)
+    masked[:16] = 3
+    picture = faces.decode_canvas(md4.tokenizer, masked)
+    assert (picture[16:] == faces.MASKED_GREY).all() and picture.shape == (64, 64, 3)
+    belief = torch.linspace(0, 1, 256)
+    shown = faces.FaceView().belief(face, np.zeros(256, np.int64), belief, {})
+    assert shown.shape == (256, 256, 3)
+    assert faces.plan_run("noise", [editor], face).noise_from.shape == (256,)
