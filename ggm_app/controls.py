@@ -176,14 +176,8 @@ class TabController:
         if plan.error:
             gr.Warning(plain(plan.error))
             extra = plan.error_outputs or extra_skip
-            yield (
-                *extra,
-                gr.skip(),
-                status([f"⚠️ {plan.error}", bullets(plan.notices)]),
-                gr.skip(),
-                gr.skip(),
-                gr.skip(),
-            )
+            message = status([f"⚠️ {plan.error}", bullets(plan.notices)])
+            yield (*extra, gr.skip(), message, *[gr.skip()] * 4)
             return
         for notice in plan.notices:
             gr.Info(plain(notice))
@@ -196,12 +190,13 @@ class TabController:
         for frame in session.frames():
             shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
             if frame.final:
-                yield (*extra_skip, shown, status([session.readout, notes]), *self._ready(session))
+                yield (*extra_skip, shown, status([session.readout, notes]), "", *self._ready(session))
                 return
             extra = (plan.first_outputs or extra_skip) if first else extra_skip
             new = gr.skip() if last is not None and _same(shown, last) else shown
+            info = "" if first else gr.skip()  # the previous run's "Frame N of M" line goes
             first, last = False, shown
-            yield (*extra, new, status([frame.progress, notes]), hide, hide, session)
+            yield (*extra, new, status([frame.progress, notes]), info, hide, hide, session)
             if frame.forward:
                 time.sleep(FORWARD_FRAME_S)
 
@@ -226,7 +221,8 @@ class TabController:
         return with_parameters(handler, [*tab_names, *self.advanced.names])
 
     def wire_run(self, trigger, mode: str, tab_inputs: list, tab_names: list[str], api_name) -> None:
-        outputs = [*self.out.extra, self.out.view, self.out.status, self.out.scrub, self.out.download, self.session]
+        outputs = [*self.out.extra, self.out.view, self.out.status, self.out.frame_info, self.out.scrub]
+        outputs += [self.out.download, self.session]
         event = trigger(
             self.run_handler(mode, tab_names),
             [*tab_inputs, *self.advanced.inputs],
@@ -262,7 +258,7 @@ class TabController:
         if show_belief:
             belief = model.belief(torch.from_numpy(traj.tokens[i]).long(), traj.sweeps[i])
             if belief is not None:
-                info += " Shaded by what the model believes: its probability that each token is signal, not noise."
+                info += f" Shaded by what the model believes: {self.view.belief_legend}"
                 return self.view.belief(model, traj.tokens[i], belief, traj.extra), info
             info += f" {model.label} has no signal-vs-noise classifier: nothing to overlay."
         return self.view.frame(model, traj.tokens[i], traj.states[i], traj.extra), info

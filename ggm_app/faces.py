@@ -192,6 +192,8 @@ def belief_map(image: np.ndarray, belief: np.ndarray, grid: tuple[int, int], pat
 class FaceView:
     """How the faces tab shows a run: decoded frames blended into the user's image, the belief map, the GIF."""
 
+    belief_legend = "each token cell tinted blue = signal (D = 1) to orange = noise (D = 0), D = σ(h[x] + log κ/(1−κ))."
+
     def picture(self, model, tokens, extra: dict) -> np.ndarray:
         return compose(decode_canvas(model.tokenizer, tokens), extra.get("image"), extra.get("alpha"))
 

@@ -303,7 +303,10 @@ class RunSession:
         if ev is None:
             return "Starting…"
         if self.noising:
-            return f"Noising… forward step {ev.updates_done} of {ev.total_updates} (sweep {ev.sweep + 1})"
+            return (
+                f"Noising… forward step {ev.updates_done} of {ev.total_updates} (sweep {ev.sweep + 1}): each visit keeps "
+                "the token or replaces it by noise; no network calls"
+            )
         sweeps = self.settings.knobs.get("sweeps")
         where = f"sweep {sweeps - ev.sweep} of {sweeps} · " if sweeps else ""
         return f"Sampling… {where}{ev.updates_done}/{ev.total_updates} redraws · {ev.nfe} network calls"

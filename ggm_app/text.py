@@ -263,11 +263,11 @@ show(D.frames.length - 1);
 
 
 def belief_text(tokenizer, tokens, belief, known, newline: str = NEWLINE) -> list[tuple[str, float | None]]:
-    """``[(token text, belief)]`` for ``gr.HighlightedText``'s shading: the model's probability that each
-    token is signal; known tokens are left unshaded."""
+    """``[(token text, shade)]`` for ``gr.HighlightedText``'s −1…+1 shading: 2D − 1, with D the model's
+    probability that the token is signal (−1 = surely noise, +1 = surely signal); known tokens unshaded."""
     pieces = token_pieces(tokenizer, tokens, known)
     return [
-        (p.replace("\n", newline), None if k else round(float(b), 3))
+        (p.replace("\n", newline), None if k else round(2 * float(b) - 1, 3))
         for p, b, k in zip(pieces, belief, known, strict=True)
         if p
     ]
@@ -277,6 +277,9 @@ class TextView:
     """How the text tab shows a run: coloured token frames, the belief shading, the HTML export."""
 
     title = "GGM text trajectory"
+    belief_legend = (
+        "red = signal (D = 1), white = undecided (D = ½), purple = noise (D = 0), D = σ(h[x] + log κ/(1−κ))."
+    )
 
     def frame(self, model, tokens, states, extra: dict):
         return frame_text(model.tokenizer, tokens, states, extra["known"], NEWLINE)

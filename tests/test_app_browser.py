@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_checkpoints import make_checkpoints
+from app_checkpoints import make_checkpoints, make_md4_checkpoint
 from PIL import Image
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,8 +35,9 @@ pytestmark = [
 def url(tmp_path_factory):
     import app
 
-    text, face = make_checkpoints(tmp_path_factory.mktemp("browser_ckpt"))
-    demo = app.create_app([str(text)], [str(face)])
+    root = tmp_path_factory.mktemp("browser_ckpt")
+    text, face = make_checkpoints(root)
+    demo = app.create_app([str(text), str(make_md4_checkpoint(root / "md4_text", text))], [str(face)])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -240,3 +241,68 @@ def test_how_it_works_panel(page):
     page.locator(".ggm-diagram").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "how_it_works.png"), full_page=True)
     assert "signal-vs-noise" in page.locator(".ggm-diagram").inner_text()
+
+
+# ---------------------------------------------------------------------------------------------- compare, belief, noise it
+def _wait_status(page, selector: str, text: str, timeout: int = 60_000) -> None:
+    page.wait_for_function(
+        f"() => (document.querySelector('{selector}')?.innerText || '').includes({text!r})", timeout=timeout
+    )
+
+
+def test_compare_streams_ggm_and_md4_side_by_side(page):
+    page.get_by_role("tab", name="Text").click()
+    page.fill("#text-input textarea", "Emma [6] rich, [4] end.")
+    page.click("#text-compare")
+    page.locator("#text-compare-model-1 input").click()
+    page.get_by_role("option", name="md4_text").click()
+    page.click("#text-compare-infill")
+    _wait_status(page, "#text-compare-readout-0", "seed")
+    _wait_status(page, "#text-compare-readout-1", "seed")
+    left = page.locator("#text-compare-readout-0").inner_text()
+    right = page.locator("#text-compare-readout-1").inner_text()
+    assert left.startswith("text ·") and right.startswith("md4_text ·")
+    assert left.split("seed ")[-1] == right.split("seed ")[-1]  # one seed for both
+    assert "ancestral" in right and "clamped" in left  # each family's own exactness
+    for i in (0, 1):
+        assert page.locator(f"#text-compare-view-{i} .token").count() > 0
+    page.locator("#text-compare").screenshot(path=str(SHOTS / "text_compare.png"))
+
+
+def test_belief_overlay_follows_the_scrubbed_frame(page):
+    page.get_by_role("tab", name="Text").click()
+    page.click("#text-generate")
+    _wait_status(page, "#text-status", "network calls ·")
+    page.locator("#text-belief input").check()
+    _wait_status(page, "#text-frame-info", "believes")
+    shades = "els => els.map(e => getComputedStyle(e).backgroundColor).join('|')"
+    last = page.eval_on_selector_all("#text-out .token", shades)
+    slider = page.locator("#text-scrub input[type=number]")
+    slider.fill("3")
+    slider.press("Enter")
+    _wait_status(page, "#text-frame-info", "Frame 3 ")
+    early = page.eval_on_selector_all("#text-out .token", shades)
+    assert early != last  # another frame, another reading
+    page.screenshot(path=str(SHOTS / "text_belief.png"), full_page=True)
+    page.locator("#text-belief input").uncheck()
+
+
+def test_noise_it_dissolves_a_face_and_brings_one_back(page):
+    page.get_by_role("tab", name="Faces").click()
+    page.locator("#face-gallery img").first.click()
+    canvas = page.locator("#face-editor canvas").first
+    _wait_for_editor_image(page, canvas, _example(0))
+    page.click("#face-noise")
+    _wait_status(page, "#face-status", "Noising…")
+    _wait_status(page, "#face-status", "network calls ·")
+    assert "256 tokens generated" in page.locator("#face-status").inner_text()
+    final = _fetch_png(page, "#face-result img")
+    slider = page.locator("#face-scrub input[type=number]")
+    slider.fill("0")
+    slider.press("Enter")
+    _wait_status(page, "#face-frame-info", "Frame 0 ")
+    page.wait_for_timeout(500)
+    start = _fetch_png(page, "#face-result img")
+    # frame 0 is the input itself (its VQ reconstruction), the last frame a new sample
+    assert start.shape == final.shape == (256, 256, 3) and np.abs(start.astype(int) - final.astype(int)).mean() > 1
+    page.screenshot(path=str(SHOTS / "faces_noise_it.png"), full_page=True)

@@ -88,8 +88,8 @@ def test_text_generation_streams_then_reads_out(client):
     assert len(intermediate) >= 2
     assert "network calls" in final[1] and "tokens/s" in final[1] and "**exact**" in final[1]
     assert {t["class_or_confidence"] for t in final[0]} <= {"settled"}
-    assert final[3]["value"].endswith(".html")  # the trajectory download
-    page = Path(final[3]["value"]).read_text(encoding="utf-8")
+    assert final[4]["value"].endswith(".html")  # the trajectory download
+    page = Path(final[4]["value"]).read_text(encoding="utf-8")
     assert "<script>" in page and "const D" in page
 
 
@@ -175,7 +175,7 @@ def test_face_generation_streams_then_reads_out(client, tmp_path):
     assert len([o for o in outputs[:-1] if "Sampling…" in o[2]]) >= 2
     assert "512 tokens" not in final[2] and "256 tokens generated" in final[2] and "**exact**" in final[2]
     assert np.asarray(Image.open(final[1])).shape[:2] == (256, 256)
-    with Image.open(final[4]["value"]) as gif:
+    with Image.open(final[5]["value"]) as gif:
         assert gif.format == "GIF" and gif.n_frames > 2
 
 
@@ -302,7 +302,7 @@ def test_compare_streams_both_families_with_one_seed(client):
 def test_noise_it_then_scrub_back_to_the_input(client):
     text = "Emma Woodhouse, handsome, clever, and rich"
     outputs, final = _run(client, "/noise_text", text=text, gap=4, model="text", seed=0)
-    assert "**exact** heat-bath chain" in final[1] and "repeated" in final[1]
+    assert "**exact** heat-bath chain" in final[1] and "repeated" in final[1] and final[2] == ""
     shown, info = client.predict(0, False, api_name="/scrub_text")
     assert "".join(t["token"] for t in shown).startswith(text) and "Frame 0" in info
 
@@ -311,7 +311,7 @@ def test_belief_overlay_on_a_scrubbed_frame(client):
     _run(client, "/generate_text", model="text", **ADVANCED_EXACT)
     shown, info = client.predict(10, True, api_name="/belief_text")
     values = [t["class_or_confidence"] for t in shown]
-    assert all(isinstance(v, float) and 0 <= v <= 1 for v in values) and "believes" in info
+    assert all(isinstance(v, float) and -1 <= v <= 1 for v in values) and "believes" in info
     other, _ = client.predict(40, True, api_name="/belief_text")
     assert [t["class_or_confidence"] for t in other] != values  # another frame, another reading
     _run(client, "/generate_text", model="md4_text", seed=0)
