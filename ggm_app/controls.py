@@ -301,10 +301,15 @@ class TabController:
                 sessions.append(RunSession(model, name, settings, plan.known, plan.known_tokens, plan.extra))
             for notice in notes:
                 gr.Info(plain(notice))
+            shown = [None] * columns
             for group in run_side_by_side(sessions):
                 views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
                 lines = [f"**{s.name}** · " + (s.readout if s.finished else s.progress_line()) for s in group]
-                yield (*views, *lines, sessions)
+                sent = [
+                    gr.skip() if old is not None and _same(v, old) else v for v, old in zip(views, shown, strict=True)
+                ]
+                shown = views
+                yield (*sent, *lines, sessions)
 
         return with_parameters(handler, [*tab_names, "seed", *(f"model_{i}" for i in range(columns)),
                                          *(f"budget_{i}" for i in range(columns))])  # fmt: skip

@@ -4,7 +4,9 @@
 
 Launches the app on a free local port and drives it with ``gradio_client``: seconds from the click to
 the first streamed frame, and to the final result, for a text sample, a text infill, a face sample and a
-face infill. Prints a markdown table (medians over the repeats).
+face infill; then Compare (two text columns, three face columns, each at its own budget) against the sum of
+the same runs made one by one; then the belief overlay: seconds and network passes per scrubbed frame
+(counted with a forward hook on the denoiser). Prints markdown tables (medians over the repeats).
 """
 
 import argparse
@@ -20,7 +22,8 @@ from PIL import Image
 
 import app
 
-DEFAULTS = {"temp": 1.0, "p": 1.0, "n_ppc": 1}
+DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "positions_per_call": 1}
+COMPARE_BUDGETS = {"text": (0, 64), "face": (0, 64, 16)}  # network calls per column; 0 = exact
 
 
 def timed(client: Client, api_name: str, *args, **kwargs) -> tuple[float, float]:
@@ -49,42 +52,86 @@ def face_editor(folder: Path) -> dict:
     }
 
 
+def median_times(client: Client, api_name: str, repeats: int, *args, **kwargs) -> tuple[float, float]:
+    results = [timed(client, api_name, *args, seed=seed, **kwargs) for seed in range(repeats)]
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
+
+
+def compare_rows(client: Client, tab: str, name: str, model, repeats: int, editor=()) -> list[str]:
+    """Compare at the tab's budgets against the sum of the same runs one by one (medians over the seeds)."""
+    budgets = COMPARE_BUDGETS[tab]
+    columns = {f"model_{i}": name for i in range(len(budgets))} | {f"budget_{i}": b for i, b in enumerate(budgets)}
+    together = median_times(client, f"/compare_generate_{tab}", repeats, *editor, **columns)[1]
+    alone = 0.0
+    for budget in budgets:
+        knobs = model.knobs_for_budget(budget or None, model.seq_len)
+        alone += median_times(client, f"/generate_{tab}", repeats, *editor, model=name, **DEFAULTS | knobs)[1]
+    label = " + ".join("exact" if b == 0 else f"{b} calls" for b in budgets)
+    return [f"| {tab}: Compare {label} | {together:.2f} s | {alone:.2f} s | {together / alone:.2f} |"]
+
+
+def belief_row(client: Client, tab: str, name: str, model, frames: list[int], editor=()) -> str:
+    """A run, then the belief overlay on ``frames``: seconds and denoiser passes per shown frame."""
+    timed(client, f"/generate_{tab}", *editor, model=name, seed=0, **DEFAULTS)
+    passes = []
+    handle = model.network.register_forward_hook(lambda *_: passes.append(1))
+    seconds = []
+    try:
+        for frame in frames:
+            began = time.perf_counter()
+            client.predict(frame, True, api_name=f"/belief_{tab}")
+            seconds.append(time.perf_counter() - began)
+    finally:
+        handle.remove()
+    per_frame = len(passes) / len(frames)
+    return f"| {tab} | {len(frames)} | {statistics.median(seconds):.3f} s | {per_frame:g} |"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text-model", default="assets/text_austen")
     parser.add_argument("--face-model", default="assets/faces")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    demo = app.create_app([args.text_model], [args.face_model])
+    text_slot, face_slot = app.load_slot([args.text_model], "bpe"), app.load_slot([args.face_model], "vq")
+    demo = app.build_demo(text_slot, face_slot, app.faces.find_examples([app.SHIPPED_EXAMPLES])).queue(
+        default_concurrency_limit=1
+    )
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     demo.launch(**(app.launch_kwargs() | {"server_port": port, "prevent_thread_lock": True, "quiet": True}))
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-    cases = []
-    if Path(args.text_model).is_dir():
-        text_name = Path(args.text_model).name
-        sweeps = app.load_slot([args.text_model], "bpe").models[text_name].schedule.sweeps
-        common = {"name": text_name, "n_sweeps": sweeps, **DEFAULTS}
-        cases.append(("text: generate from nothing", "/generate_text", (), common))
-        sentence = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a [___]."
-        cases.append(("text: fill one 8-token gap", "/infill_text", (), {"text": sentence, "gap": 8, **common}))
+    sentence = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a [___]."
+    rows, compare, belief = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        if Path(args.face_model).is_dir():
-            face_name = Path(args.face_model).name
-            sweeps = app.load_slot([args.face_model], "vq").models[face_name].schedule.sweeps
-            common = {"name": face_name, "n_sweeps": sweeps, **DEFAULTS}
-            cases.append(("faces: generate a face", "/generate_face", (), common))
-            cases.append(("faces: repaint the eyes", "/infill_face", (face_editor(Path(tmp)),), common))
-        rows = []
-        for label, api_name, positional, kwargs in cases:
-            results = [timed(client, api_name, *positional, seed_value=seed, **kwargs) for seed in range(args.repeats)]
-            first = statistics.median(r[0] for r in results)
-            total = statistics.median(r[1] for r in results)
-            rows.append(f"| {label} | {first:.2f} s | {total:.2f} s |")
-            print(rows[-1], flush=True)
+        editor = (face_editor(Path(tmp)),)
+        for tab, slot, cases in (
+            ("text", text_slot, [("generate from nothing", "/generate_text", (), {}),
+                                 ("fill one 8-token gap", "/infill_text", (), {"text": sentence, "gap": 8})]),
+            ("face", face_slot, [("generate a face", "/generate_face", editor, {}),
+                                 ("repaint the eyes", "/infill_face", editor, {})]),
+        ):  # fmt: skip
+            if not slot.models:
+                continue
+            name, model = slot.pick(None)
+            common = {"model": name, "sweeps": model.schedule.sweeps, **DEFAULTS}
+            for label, api_name, positional, kwargs in cases:
+                first, total = median_times(client, api_name, args.repeats, *positional, **common, **kwargs)
+                rows.append(f"| {tab}: {label} | {first:.2f} s | {total:.2f} s |")
+                print(rows[-1], flush=True)
+            extra = editor if tab == "face" else ()
+            compare += compare_rows(client, tab, name, model, args.repeats, extra)
+            print(compare[-1], flush=True)
+            belief.append(belief_row(client, tab, name, model, [0, 10, 100, 200, 250], extra))
+            print(belief[-1], flush=True)
     demo.close()
     print("\n| run (exact defaults) | first streamed frame | whole run |\n|---|---|---|\n" + "\n".join(rows))
+    print(
+        "\n| side by side | Compare | the runs one by one, summed | ratio |\n|---|---|---|---|\n" + "\n".join(compare)
+    )
+    print("\n| belief overlay | frames shown | seconds a frame | denoiser passes a frame |\n|---|---|---|---|\n"
+          + "\n".join(belief))  # fmt: skip
 
 
 if __name__ == "__main__":
