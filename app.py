@@ -31,6 +31,11 @@ COMPARE_HELP = (
     "budget is a number of network calls; each family meets it its own way (GGM: positions per call; MD4: "
     "a time grid); 0 is each one's exact setting. Each readout counts only its own sampler's time."
 )
+MISSING_PAIR = {
+    "text": "No MD4 text model ships yet: at the GGM's training compute, MD4 on this text has not left the unigram "
+    "plateau (docs/benchmarks.md). Load one with `--text-model assets/text_austen --text-model PATH`.",
+    "face": "Load an MD4 face model with `--face-model assets/faces --face-model PATH` to compare the families.",
+}
 DCGAN_NOTE = (
     "<small>Example faces are samples of a DCGAN (PyPI `gan-face-generate`) trained on Microsoft DigiFace-1M, "
     "which is licensed for non-commercial research only.</small>"
@@ -66,6 +71,14 @@ def run_outputs(view, prefix: str, label: str, extra=()) -> RunOutputs:
         download = gr.DownloadButton(label, visible=False, scale=1, elem_id=f"{prefix}-dl")
     frame_info = gr.Markdown("", elem_id=f"{prefix}-frame-info")
     return RunOutputs(view, status, scrub, download, frame_info, belief, list(extra))
+
+
+def compare_help(slot: ModelSlot, tab: str) -> str:
+    """What Compare does, and why a pairing of families is unavailable when the tab holds only one family."""
+    labels = sorted({m.label for m in slot.models.values()})
+    if len({m.family for m in slot.models.values()}) > 1:
+        return COMPARE_HELP
+    return f"{COMPARE_HELP}\n\nOnly {', '.join(labels)} is loaded here: compare it at two budgets. {MISSING_PAIR[tab]}"
 
 
 def token_view(elem_id: str, label: str = "Tokens (coloured by state)") -> gr.HighlightedText:
@@ -118,7 +131,7 @@ def build_text_tab(slot: ModelSlot) -> None:
     tab.wire_run(gen_btn.click, "generate", inputs, names, "generate_text")
     tab.wire_run(noise_btn.click, "noise", inputs, names, "noise_text")
     with gr.Accordion("Compare side by side", open=False, elem_id="text-compare"):
-        gr.Markdown(COMPARE_HELP)
+        gr.Markdown(compare_help(slot, "text"))
         parts = compare_columns("text", slot, 2, lambda elem_id: token_view(elem_id, "Tokens"))
         with gr.Row():
             cmp_fill = gr.Button("Compare: fill the gaps", variant="primary", elem_id="text-compare-infill")
@@ -183,7 +196,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
     tab.wire_run(gen_btn.click, "generate", [editor], ["editor"], "generate_face")
     tab.wire_run(noise_btn.click, "noise", [editor], ["editor"], "noise_face")
     with gr.Accordion("Compare side by side", open=False, elem_id="face-compare"):
-        gr.Markdown(COMPARE_HELP)
+        gr.Markdown(compare_help(slot, "face"))
         parts = compare_columns("face", slot, 3, lambda elem_id: face_view(elem_id, "Result", 220))
         with gr.Row():
             cmp_fill = gr.Button("Compare: repaint", variant="primary", elem_id="face-compare-infill")

@@ -186,7 +186,7 @@ def belief_map(image: np.ndarray, belief: np.ndarray, grid: tuple[int, int], pat
     """The image under a blue (signal) to orange (noise) tint per token cell, by the model's belief."""
     b = np.repeat(np.repeat(np.asarray(belief, np.float32).reshape(grid), patch, 0), patch, 1)[..., None]
     tint = b * SIGNAL_COLOUR + (1 - b) * NOISE_COLOUR
-    return display((0.35 * image.astype(np.float32) + 0.65 * tint).round().astype(np.uint8))
+    return display((0.5 * image.astype(np.float32) + 0.5 * tint).round().astype(np.uint8))
 
 
 class FaceView:

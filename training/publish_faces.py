@@ -70,11 +70,11 @@ def main(argv=None) -> None:
     summary = {
         "steps": record["step"],
         "positions_seen": record["positions_seen"],
-        "images_seen": record["positions_seen"] // model.schedule.seq_len,
+        "images_seen": record["positions_seen"] // model.seq_len,
         "wall_minutes": round(record["wall_seconds"] / 60, 1),
         "final_val_loss": record["val_loss"][-1],
         "val_loss_history": record["val_loss"],
-        "parameters": sum(p.numel() for p in model.denoiser.parameters()),
+        "parameters": sum(p.numel() for p in model.network.parameters()),
         "infill_masks": {name: list(box) for name, box in MASKS.items()},
     }
     atomic_write_bytes(args.to / "summary.json", json.dumps(summary, indent=1).encode())

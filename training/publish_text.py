@@ -23,7 +23,7 @@ from training.train_tokenizer import read_paragraphs
 
 def infill_examples(model, paragraphs: list[str], count: int, gap: int, seed: int) -> list[dict]:
     """Windows of held-out text with ``gap`` tokens removed from the middle and filled by the model."""
-    L, tokenizer = model.schedule.seq_len, model.tokenizer
+    L, tokenizer = model.seq_len, model.tokenizer
     stream: list[int] = []
     for paragraph in paragraphs:
         stream.extend(tokenizer.encode(paragraph + "\n"))
@@ -105,7 +105,7 @@ def main(argv=None) -> None:
         "wall_minutes": round(record["wall_seconds"] / 60, 1),
         "final_val_loss": record["val_loss"][-1],
         "val_loss_history": record["val_loss"],
-        "parameters": sum(p.numel() for p in model.denoiser.parameters()),
+        "parameters": sum(p.numel() for p in model.network.parameters()),
         "weights_bytes": (args.to / "model.safetensors").stat().st_size,
     }
     atomic_write_bytes(args.to / "summary.json", json.dumps(summary, indent=1).encode())
