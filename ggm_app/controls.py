@@ -183,7 +183,7 @@ class TabController:
             gr.Info(plain(notice))
         notes = bullets(plan.notices + plan.notes)
         session = RunSession(
-            model, name, settings, plan.known, plan.known_tokens, plan.extra, noise_from=plan.noise_from
+            model, name, settings, plan.known, plan.known_tokens, plan.extra, plan.noise_from, plan.allowed
         )
         hide, last = gr.update(**HIDE), None
         first = True
@@ -298,7 +298,9 @@ class TabController:
                 n_free = int((~plan.known).sum()) if plan.known is not None else model.seq_len
                 settings = RunSettings.for_budget(model, budget, n_free, seed)
                 notes += [x for x in plan.notices if x not in notes]
-                sessions.append(RunSession(model, name, settings, plan.known, plan.known_tokens, plan.extra))
+                sessions.append(
+                    RunSession(model, name, settings, plan.known, plan.known_tokens, plan.extra, allowed=plan.allowed)
+                )
             for notice in notes:
                 gr.Info(plain(notice))
             shown = [None] * columns

@@ -70,9 +70,10 @@ class RunSettings:
         budget = int(_number(calls, 0, 0, 1e9))
         return cls(knobs=model.knobs_for_budget(budget or None, n_free), seed=clean_seed(seed))
 
-    def approximations(self, model: GenerativeModel, clamped: bool = False) -> list[str]:
-        """Why the run is not the family's exact chain (empty when it is); ``clamped``: known positions."""
-        return model.approximations(self.temperature, self.top_p, clamped=clamped, **self.knobs)
+    def approximations(self, model: GenerativeModel, clamped: bool = False, restricted: bool = False) -> list[str]:
+        """Why the run is not the family's exact chain (empty when it is); ``clamped``: known positions,
+        ``restricted``: positions held to a set of tokens."""
+        return model.approximations(self.temperature, self.top_p, clamped=clamped, restricted=restricted, **self.knobs)
 
     def sample_kwargs(self) -> dict:
         return {**self.knobs, "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed}
@@ -175,6 +176,7 @@ class RunPlan:
     notes: list[str] = field(default_factory=list)  # for the status line
     error: str | None = None
     noise_from: torch.Tensor | None = None  # "noise it": the input the forward process dissolves
+    allowed: torch.Tensor | None = None  # (L, V) bool: the tokens each position may take (None: any)
     first_outputs: tuple = ()  # values for the tab's extra outputs (a UI's), sent with the first frame
     error_outputs: tuple = ()  # … and with an error
 
@@ -208,6 +210,7 @@ class RunSession:
         known_tokens=None,
         extra: dict | None = None,
         noise_from: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
     ) -> None:
         self.model, self.name, self.settings = model, name, settings
         self.known = np.zeros(model.seq_len, bool) if known is None else np.asarray(known, bool)
@@ -216,6 +219,8 @@ class RunSession:
         self._kwargs = settings.sample_kwargs()
         if self.known.any():
             self._kwargs |= {"known_tokens": torch.as_tensor(known_tokens), "known": torch.from_numpy(self.known)}
+        if allowed is not None:
+            self._kwargs["allowed"] = allowed
         self._forward = None if noise_from is None else model.noising(noise_from, settings.seed)
         self._redrawn = np.zeros(model.seq_len, bool)  # by the forward process ("noise it")
         self.seconds = 0.0  # time spent inside the sampler
@@ -332,7 +337,8 @@ class RunSession:
     @property
     def readout(self) -> str:
         nfe = self.trajectory.nfe[-1] if len(self.trajectory) else 0
-        reasons = self.settings.approximations(self.model, clamped=bool(self.known.any()))
+        restricted = "allowed" in self._kwargs
+        reasons = self.settings.approximations(self.model, clamped=bool(self.known.any()), restricted=restricted)
         return readout(nfe, self.seconds, self.n_free, reasons, self.settings.seed, self.model.chain_name)
 
     @property

@@ -3,6 +3,12 @@
 Gap syntax: ``[___]`` (any number of underscores) is a gap of the default length, ``[N]`` a gap of N tokens.
 Any other bracketed text is kept as text, with a notice. The model always writes ``seq_len`` tokens: positions
 after the input are generated too (the model continues the text). Known tokens are clamped by the sampler.
+
+The seam before a gap: the byte-level BPE writes a space as the start of the next word (" want"), so text
+typed "a [___]" would end in a lone " " token, which the model almost never saw before a word, and the gap
+would open with a word fragment. So a space that ends the text before a gap (or before the continuation) is
+moved into the gap: the text is encoded without it, and the gap's first token is held to tokens that start
+with a space. The user's text comes back unchanged.
 """
 
 import html
@@ -45,6 +51,7 @@ class TextPlan:
     notices: list[str] = field(default_factory=list)  # worth a pop-up: something was changed or ignored
     remarks: list[str] = field(default_factory=list)  # for the status line only
     error: str | None = None  # set when there is nothing to run
+    space_first: list[int] = field(default_factory=list)  # free positions whose token must start with a space
 
     @property
     def n_free(self) -> int:
@@ -107,26 +114,35 @@ def _snippet(text: str, n: int = 40, tail: bool = False) -> str:
     return "…" + text[-n:] if tail else text[:n] + "…"
 
 
-def plan_infill(text: str, tokenizer, seq_len: int, default_gap: int = DEFAULT_GAP) -> TextPlan:
+def plan_infill(
+    text: str, tokenizer, seq_len: int, default_gap: int = DEFAULT_GAP, heal_spaces: bool = True
+) -> TextPlan:
     """Turn the user's text with gaps into a canvas of ``seq_len`` tokens.
 
     Empty (or whitespace-only) text means "generate from nothing" (with a notice). Text longer than the
     context is cut at ``seq_len`` tokens, with a notice quoting where. With no gap and room left, the model
-    continues the text; with no gap and no room there is nothing to do (``error``).
+    continues the text; with no gap and no room there is nothing to do (``error``). ``heal_spaces`` moves a
+    space that ends the text before free positions into them (the module docstring).
     """
     if not text or not text.strip():
         return TextPlan([0] * seq_len, [False] * seq_len, ["No text given: generating from nothing."])
     segments, notices = parse_gaps(text, default_gap, max_gap=seq_len)
     tokens: list[int] = []
     known: list[bool] = []
-    for seg in segments:
+    space_first: list[int] = []
+    for index, seg in enumerate(segments):
         if seg.is_gap:
             tokens += [0] * seg.length
             known += [False] * seg.length
-        else:
-            ids = tokenizer.encode(seg.text)
-            tokens += ids
-            known += [True] * len(ids)
+            continue
+        body = seg.text
+        free_after = index + 1 < len(segments) or len(tokenizer.encode(body)) + len(tokens) < seq_len
+        if heal_spaces and body.endswith(" ") and free_after:
+            body = body[:-1]
+            space_first.append(len(tokens) + len(tokenizer.encode(body)) if body else len(tokens))
+        ids = tokenizer.encode(body) if body else []
+        tokens += ids
+        known += [True] * len(ids)
     n_input = len(tokens)
     if n_input > seq_len:
         kept_ids = [t for t, k in zip(tokens[:seq_len], known[:seq_len], strict=True) if k]
@@ -146,7 +162,7 @@ def plan_infill(text: str, tokenizer, seq_len: int, default_gap: int = DEFAULT_G
         known += [False] * (seq_len - len(known))
     else:
         remarks = []
-    plan = TextPlan(tokens, known, notices, remarks)
+    plan = TextPlan(tokens, known, notices, remarks, space_first=[p for p in space_first if p < seq_len])
     if not has_gap and all(known):
         had_gap = any(seg.is_gap for seg in segments)
         plan.error = (
@@ -329,4 +345,16 @@ def plan_run(mode: str, inputs: list, model) -> RunPlan:
     if plan.error:
         return RunPlan(error=plan.error, notices=plan.notices)
     known = np.array(plan.known, dtype=bool)
-    return RunPlan(known, torch.tensor(plan.tokens), notices=plan.notices, notes=plan.remarks)
+    return RunPlan(
+        known, torch.tensor(plan.tokens), notices=plan.notices, notes=plan.remarks, allowed=allowed_tokens(plan, tok)
+    )
+
+
+def allowed_tokens(plan: TextPlan, tokenizer) -> torch.Tensor | None:
+    """The (L, V) mask of the tokens each position may take: a space-first gap position only word-starting
+    tokens; None when no position is restricted."""
+    if not plan.space_first:
+        return None
+    allowed = torch.ones(len(plan.tokens), tokenizer.vocab_size, dtype=torch.bool)
+    allowed[plan.space_first] = torch.tensor(tokenizer.starting_with(b" "))
+    return allowed

@@ -1,4 +1,5 @@
-"""Known positions (infilling), shared by every family's sampler: the mask, and writing the known tokens.
+"""Known positions (infilling), shared by every family's sampler: the mask, writing the known tokens, and
+restricting the tokens a free position may take (a gap's first token keeping the space typed before it).
 
 Each sampler clamps: known positions are written once onto its starting canvas and never redrawn. For
 MD4 this is exact (a masked model's context is clean by construction); for GGM it is not (docs/math.md,
@@ -47,3 +48,26 @@ def clamp_known(
             raise ValueError(f"known tokens must lie in [0, {vocab_size})")
         canvas[:, mask] = tokens[:, mask]
     return mask
+
+
+def allowed_from(allowed: torch.Tensor | None, seq_len: int, vocab_size: int) -> torch.Tensor | None:
+    """Check an (L, V) boolean mask of the tokens each position may take (None: any token)."""
+    if allowed is None:
+        return None
+    allowed = torch.as_tensor(allowed, dtype=torch.bool).cpu()
+    if allowed.shape != (seq_len, vocab_size):
+        raise ValueError(f"allowed must have shape ({seq_len}, {vocab_size}), got {tuple(allowed.shape)}")
+    if not bool(allowed.any(dim=1).all()):
+        raise ValueError("allowed leaves some position without any token")
+    return allowed
+
+
+def restrict(logits: torch.Tensor, allowed: torch.Tensor | None, positions) -> torch.Tensor:
+    """``logits`` (..., n, V) at ``positions`` (n,) with disallowed tokens at −inf; unchanged for None.
+
+    Sampling from the result is sampling the model's conditional given that the token lies in the allowed
+    set; for GGM and MD4 alike an approximation of the data law conditioned on that event."""
+    if allowed is None:
+        return logits
+    keep = allowed[torch.as_tensor(positions).cpu()].to(logits.device)
+    return logits.masked_fill(~keep, float("-inf"))

@@ -92,10 +92,12 @@ class GenerativeModel(ABC):
         temperature: float = 1.0,
         top_p: float = 1.0,
         start: torch.Tensor | None = None,
+        allowed: torch.Tensor | None = None,
         **knobs,
     ) -> Iterator[SamplerEvent]:
         """The sampler's event stream; known positions are clamped; ``start`` (L,) is a starting canvas from
-        :meth:`noising` instead of a fresh one. Stopping the iteration cancels the run."""
+        :meth:`noising` instead of a fresh one; ``allowed`` (L, V) bool restricts the tokens each position
+        may take (``ggm_core.clamp.restrict``). Stopping the iteration cancels the run."""
 
     @abstractmethod
     def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
@@ -133,11 +135,16 @@ class GenerativeModel(ABC):
         """Every knob from ``values`` (by name), cleaned; missing ones at their exact value."""
         return {k.name: k.clean(values.get(k.name, k.exact)) for k in self.knobs()}
 
-    def approximations(self, temperature: float = 1.0, top_p: float = 1.0, clamped: bool = False, **knobs) -> list[str]:
-        """Why a run with these settings (``clamped``: with known positions) is not exact (empty when it is)."""
+    def approximations(
+        self, temperature: float = 1.0, top_p: float = 1.0, clamped: bool = False, restricted: bool = False, **knobs
+    ) -> list[str]:
+        """Why a run with these settings is not exact (empty when it is); ``clamped``: with known positions,
+        ``restricted``: with some positions held to a set of tokens."""
         out = [d for k in self.knobs() if (d := k.describe(knobs.get(k.name, k.exact)))]
         if clamped and self.clamping:
             out.append(self.clamping)
+        if restricted:
+            out.append("a gap's first token held to start with the space typed before it")
         if temperature != 1.0:
             out.append(f"temperature {temperature:g}")
         if top_p != 1.0:

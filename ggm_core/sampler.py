@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from ggm_core.clamp import clamp_known
+from ggm_core.clamp import allowed_from, clamp_known, restrict
 from ggm_core.denoisers.base import Denoiser
 from ggm_core.draws import categorical_probs, sample_categorical
 from ggm_core.events import SamplerEvent, run_to_end
@@ -45,12 +45,14 @@ def sample(
     seed: int = 0,
     generator: torch.Generator | None = None,
     start: torch.Tensor | None = None,
+    allowed: torch.Tensor | None = None,
 ) -> Iterator[SamplerEvent]:
     """Run the reverse chain from x_T ~ μ^L and yield an event per network call.
 
     ``known_tokens`` (L,) or (B, L) and ``known`` (a boolean mask or index list) clamp positions for
     infilling. ``start`` (L,) or (B, L) replaces the μ^L draw of x_T (e.g. the end of a forward run, whose
-    law is μ^L up to ε). ``positions_per_call`` > 1 redraws that many consecutive positions from one network
+    law is μ^L up to ε). ``allowed`` (L, V) bool restricts the tokens each position may take (an
+    approximation, like clamping). ``positions_per_call`` > 1 redraws that many consecutive positions from one network
     call: fewer calls, but an approximation of the chain. Without known positions the chain is exact
     when temperature = 1, top_p = 1 and positions_per_call = 1 (the defaults); with known positions it
     is an approximation of P(x_free | x_known) (docs/math.md, "Infilling"). Stopping the iteration
@@ -69,6 +71,12 @@ def sample(
         if canvas.min() < 0 or canvas.max() >= noise.vocab_size:
             raise ValueError(f"start tokens must lie in [0, {noise.vocab_size})")
     mask = clamp_known(canvas, known_tokens, known, noise.vocab_size)
+    allowed = allowed_from(allowed, L, noise.vocab_size)
+    if allowed is not None and start is None:  # the starting draw too: μ restricted to the allowed tokens
+        held = (~allowed.all(dim=1) & ~mask).nonzero().flatten()
+        if len(held):
+            probs = (noise.probs * allowed[held]).expand(batch_size, -1, -1)
+            canvas[:, held] = sample_categorical(probs, generator).to(device)
     reverse_order = schedule.visit_order.flip(0).tolist()
     free = [p for p in reverse_order if not mask[p]]
     groups = [free[s : s + positions_per_call] for s in range(0, len(free), positions_per_call)]
@@ -81,7 +89,7 @@ def sample(
         session = denoiser.begin_sweep(canvas, sweep, schedule)
         calls_before = nfe
         for positions in groups:
-            h = session.predict(positions)
+            h = restrict(session.predict(positions), allowed, positions)
             new = sample_categorical(heat_bath_probs(h, log_mu, temperature, top_p), generator)
             index = torch.tensor(positions, device=device)
             old = canvas[:, index].clone()

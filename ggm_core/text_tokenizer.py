@@ -57,6 +57,10 @@ class TextTokenizer:
         ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
         return self._tok.decode(ids, clean_up_tokenization_spaces=False)
 
+    def starting_with(self, prefix: bytes) -> list[bool]:
+        """For every id, whether its bytes start with ``prefix`` (e.g. b" ": the tokens that begin a word)."""
+        return [self._bytes[i].startswith(prefix) for i in range(self.vocab_size)]
+
     def pieces(self, ids) -> list[str]:
         """The text of each token, one string per id, with "".join(pieces(ids)) == decode(ids).
 

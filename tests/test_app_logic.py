@@ -88,8 +88,8 @@ def test_parse_gaps_zero_is_dropped_and_long_is_clamped():
 
 # ---------------------------------------------------------------------------------------------- infill plans
 def test_plan_known_tokens_are_the_segments(tok):
-    plan = textui.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4)
-    assert len(plan.tokens) == len(plan.known) == 32 and plan.error is None
+    plan = textui.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4, heal_spaces=False)
+    assert len(plan.tokens) == len(plan.known) == 32 and plan.error is None and plan.space_first == []
     ids_a, ids_b, ids_c = tok.encode("It is "), tok.encode(" a truth "), tok.encode(".")
     n = len(ids_a) + 3 + len(ids_b) + 4 + len(ids_c)
     assert plan.known[:n] == [True] * len(ids_a) + [False] * 3 + [True] * len(ids_b) + [False] * 4 + [True]
@@ -129,7 +129,7 @@ def test_plan_without_gap_and_without_room_has_nothing_to_do(tok):
 
 def test_plan_non_ascii_known_text_is_shown_exactly(tok):
     text = "Café, déjà vu [3] 日本語 — ünïcödé 🙂 [2] fin."
-    plan = textui.plan_infill(text, tok, 96)
+    plan = textui.plan_infill(text, tok, 96, heal_spaces=False)
     assert not any("context" in n for n in plan.notices)
     segments = [s.text for s in textui.parse_gaps(text)[0] if not s.is_gap]
     # Fill the free positions with tokens that are half characters: the known text must still show intact.
@@ -146,6 +146,50 @@ def test_plan_non_ascii_known_text_is_shown_exactly(tok):
             known_runs.append(run)
             run = ""
     assert known_runs + ([run] if run else []) == segments
+
+
+# ---------------------------------------------------------------------------------------------- the seam
+def test_a_space_before_a_gap_moves_into_the_gap(tok):
+    plan = textui.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4)
+    ids_a, ids_b = tok.encode("It is"), tok.encode(" a truth")
+    assert plan.space_first == [len(ids_a), len(ids_a) + 3 + len(ids_b)]
+    known_ids = [t for t, k in zip(plan.tokens, plan.known, strict=True) if k]
+    assert known_ids == ids_a + ids_b + tok.encode(".")
+    allowed = textui.allowed_tokens(plan, tok)
+    starts = torch.tensor(tok.starting_with(b" "))
+    assert torch.equal(allowed[plan.space_first[0]], starts) and allowed[plan.space_first[0] + 1].all()
+    assert int(starts.sum()) < tok.vocab_size and tok.pieces([int(starts.nonzero()[0])])[0].startswith(" ")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("must be in want of a [3].", 1),  # after a space: healed
+        ("a[3].", 0),  # no space: nothing to heal
+        ("Pem[3]ley", 0),  # inside a word
+        ("[2] [3] end", 1),  # adjacent gaps with one space between
+        ("[3] start", 0),  # at the very start
+        ("after an emoji 🙂 [3]", 1),
+        ("日本 [3] ü", 1),
+        ("two spaces  [3]", 1),  # one of them moves, the other stays typed
+        ("a line\n[3]", 0),
+        ("continued here ", 1),  # the continuation after the text is free too
+    ],
+)
+def test_seam_rules_and_the_text_never_changes(tok, text, expected):
+    plan = textui.plan_infill(text, tok, 32, default_gap=4)
+    assert len(plan.space_first) == expected and not any(plan.known[p] for p in plan.space_first)
+    allowed = textui.allowed_tokens(plan, tok)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):  # any tokens the sampler may draw: the user's text comes back unchanged around them
+        tokens = list(plan.tokens)
+        for i, k in enumerate(plan.known):
+            if not k:
+                choices = allowed[i].nonzero().flatten() if allowed is not None else torch.arange(tok.vocab_size)
+                tokens[i] = int(choices[torch.randint(len(choices), (1,), generator=gen)])
+        shown = "".join(textui.token_pieces(tok, tokens, plan.known))
+        pattern = "".join(".*" if s.is_gap else re.escape(s.text) for s in textui.parse_gaps(text, 4)[0])
+        assert re.fullmatch(pattern + "(.|\n)*", shown, flags=re.S), (text, shown)
 
 
 def test_frame_text_newline_replacement(tok):

@@ -117,3 +117,29 @@ def test_sample_categorical_matches_probabilities_in_float64():
     assert (freq - probs[0]).abs().max() < 0.015
     assert bool((draws[:, 1] == 3).all())
     assert int((draws[:, 0] == 3).sum()) == 0
+
+
+@pytest.mark.parametrize("family", ["ggm", "md4"])
+def test_allowed_tokens_hold_at_every_step(family):
+    """A restricted position only ever holds allowed tokens, from the start canvas to the end (GGM: every
+    redraw; MD4: its reveal), and the other positions are untouched by the restriction."""
+    from ggm_core import GlauberModel, MaskedDenoiser, MaskedDiffusionModel
+    from ggm_core.denoisers import TwoSidedDenoiser
+
+    V, L = 9, 6
+    config = TransformerConfig(V, L, 16, 1, 2)
+    torch.manual_seed(0)
+    if family == "ggm":
+        model = GlauberModel(TwoSidedDenoiser(config), GlauberSchedule(L, 2), NoiseDistribution.uniform(V))
+    else:
+        model = MaskedDiffusionModel(MaskedDenoiser(config))
+    allowed = torch.ones(L, V, dtype=torch.bool)
+    allowed[2] = False
+    allowed[2, [1, 4]] = True
+    seen = set()
+    for ev in model.sample(batch_size=64, seed=1, allowed=allowed):
+        column = ev.tokens[:, 2]
+        seen |= set(column[column < V].tolist())
+    assert seen == {1, 4}
+    with pytest.raises(ValueError, match="without any token"):
+        list(model.sample(allowed=torch.zeros(L, V, dtype=torch.bool)))

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-from ggm_core.clamp import clamp_known
+from ggm_core.clamp import allowed_from, clamp_known, restrict
 from ggm_core.draws import categorical_probs, sample_categorical
 from ggm_core.events import SamplerEvent
 from ggm_core.md4.network import MaskedDenoiser
@@ -34,6 +34,7 @@ def sample_masked(
     top_p: float = 1.0,
     seed: int = 0,
     generator: torch.Generator | None = None,
+    allowed: torch.Tensor | None = None,
 ) -> Iterator[SamplerEvent]:
     """Ancestral sampling from the all-masked canvas; an event per network call (the first is the start).
 
@@ -46,7 +47,8 @@ def sample_masked(
     an event's ``positions`` are those revealed in any sequence, ``old``/``new`` the canvas there
     before and after (so a sequence that revealed nothing there shows the same token, possibly the
     mask id, in both). ``step`` is the grid step (the reveal index in the exact mode), ``sweep`` 0,
-    ``updates_done`` the fewest positions any sequence has revealed. Known positions are clamped.
+    ``updates_done`` the fewest positions any sequence has revealed. Known positions are clamped;
+    ``allowed`` (L, V) bool restricts the tokens each position may take.
     """
     if steps is not None and steps < 1:
         raise ValueError(f"steps must be ≥ 1 or None, got {steps}")
@@ -55,6 +57,7 @@ def sample_masked(
     generator = generator if generator is not None else torch.Generator().manual_seed(seed)
     canvas = torch.full((batch_size, L), mask_id, dtype=torch.long, device=device)
     known_mask = clamp_known(canvas, known_tokens, known, V)
+    allowed = allowed_from(allowed, L, V)
     free = (~known_mask).nonzero().flatten()  # unknown positions, CPU
     pending = (~known_mask).expand(batch_size, L).clone()  # still masked, CPU
     total, nfe = len(free), 0
@@ -69,7 +72,8 @@ def sample_masked(
         nonlocal nfe
         logits = denoiser(canvas, t.to(device=device, dtype=torch.float32))
         nfe += 1
-        probs = categorical_probs(logits[rows.to(device), cols.to(device)], temperature, top_p)
+        picked = restrict(logits[rows.to(device), cols.to(device)], allowed, cols)
+        probs = categorical_probs(picked, temperature, top_p)
         drawn = sample_categorical(probs, generator)
         index = cols.unique()
         old = canvas[:, index.to(device)].cpu()
