@@ -53,12 +53,6 @@ CSS = """
 footer { display: none !important; }
 """
 
-TEXT_EXAMPLES = [
-    "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a [___].",
-    "Emma Woodhouse, handsome, clever, and rich, [12] and had lived nearly twenty-one years in the world.",
-    "“My dear Mr. Bennet,” said his lady to him one day, “[___]” Mr. Bennet replied that he had not.",
-]
-
 
 def run_outputs(view, prefix: str, label: str, extra=()) -> RunOutputs:
     """Status, the scrubber with its belief toggle, the download button and the frame line, under ``view``."""
@@ -111,10 +105,10 @@ def build_text_tab(slot: ModelSlot) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             prompt = gr.Textbox(
-                value=TEXT_EXAMPLES[0], lines=4, label="Text with gaps", elem_id="text-input",
+                value=textui.EXAMPLES[0], lines=4, label="Text with gaps", elem_id="text-input",
                 placeholder="It is a truth universally acknowledged, that [___] must be in want of a [3].",
             )  # fmt: skip
-            gr.Examples([[t] for t in TEXT_EXAMPLES], inputs=[prompt], label="Examples")
+            gr.Examples([[t] for t in textui.EXAMPLES], inputs=[prompt], label="Examples")
         with gr.Column(scale=1, min_width=200):
             infill_btn = gr.Button("Fill the gaps", variant="primary", elem_id="text-infill")
             gen_btn = gr.Button("Generate from nothing", elem_id="text-generate")

@@ -26,6 +26,11 @@ from ggm_app.session import RunPlan, Trajectory
 DEFAULT_GAP = 8
 MASK_PIECE = "▒"  # a masked token (MD4)
 NEWLINE = "↵"  # line breaks in the token view (a token display cannot break a line)
+EXAMPLES = [  # the page's example texts
+    "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a [___].",
+    "Emma Woodhouse, handsome, clever, and rich, [12] and had lived nearly twenty-one years in the world.",
+    "“My dear Mr. Bennet,” said his lady to him one day, “[___]” Mr. Bennet replied that he had not.",
+]
 _BRACKETED = re.compile(r"\[([^\[\]\n]*)\]")
 _MAX_NOTICES = 4
 

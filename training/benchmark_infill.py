@@ -1,0 +1,129 @@
+"""Text infilling at the seam: does a gap written after a space start with a whole word?
+
+    python -m training.benchmark_infill [--model assets/text_austen] [--gaps 120] [--gap-tokens 8]
+
+Cuts ``--gaps`` gaps from the held-out novel (*Persuasion*): in a window of held-out text, the words after a
+word boundary are removed and the gap is written three ways, then filled by the model's exact chain:
+
+- natural, new seam: "… in want of a [8]." as a person types it, with the space moved into the gap
+  (ggm_app/text.py, the seam rule);
+- natural, old seam: the same text, its trailing space encoded as a lone token (``heal_spaces=False``);
+- no space: "… in want of a[8].", the spelling that avoids the lone space token.
+
+For each it prints the share of gaps whose first generated word is a real word (seen in the training split,
+training/word_metrics.py), the real-word rate of the completed windows' words, and the share of completions
+that kept the user's text unchanged; then the app's three example texts with seeds 0-7. (The judge's perplexity of the windows is left out here: no judge is
+shipped; ``training.benchmark_quality`` scores samples with one.)
+"""
+
+import argparse
+import random
+import re
+import time
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ggm_app.session import RunSession, RunSettings
+from ggm_app.text import DEFAULT_GAP, EXAMPLES, allowed_tokens, plan_infill
+from ggm_core.checkpoint import load_model
+from training.prepare_text import prepare_text
+from training.word_metrics import WORD, real_word_rate, word_vocabulary
+
+SPELLINGS = ("natural, new seam", "natural, old seam", "no space")
+
+
+def cut_gaps(
+    text: str, count: int, seed: int, before: int = 30, after: int = 25, gap_words: int = 3
+) -> list[tuple[str, str]]:
+    """``count`` (prefix, suffix) pairs from ``text``: ``before`` words, a gap where ``gap_words`` words were,
+    then ``after`` words; the prefix ends with the space before the removed words, as a person types it."""
+    words = list(re.finditer(r"\S+", text))
+    rng = random.Random(seed)
+    out = []
+    while len(out) < count:
+        i = rng.randrange(before, len(words) - after - gap_words)
+        if not WORD.fullmatch(words[i].group()):  # cut before a plain word, so its first word is known to be one
+            continue
+        start, end = words[i - before].start(), words[i + gap_words + after].end()
+        prefix = text[start : words[i].start()]
+        suffix = text[words[i + gap_words - 1].end() : end]
+        if not prefix.endswith(" ") or "\n" in prefix[-2:]:
+            continue
+        out.append((prefix, suffix))
+    return out
+
+
+def first_word(completed: str, offset: int) -> str:
+    """The word that starts at or after ``offset`` (extended left if the gap opens mid-word)."""
+    match = WORD.search(completed, offset)
+    if not match:
+        return ""
+    begin = match.start()
+    while begin > 0 and completed[begin - 1].isalpha():
+        begin -= 1
+    return completed[begin : match.end()].lower()
+
+
+def fill(model, text: str, gap_tokens: int, heal: bool, seed: int) -> tuple[str, int]:
+    """The completed canvas as text, and the offset in it where the first gap begins."""
+    tok = model.tokenizer
+    plan = plan_infill(text, tok, model.seq_len, gap_tokens, heal_spaces=heal)
+    known = np.array(plan.known)
+    settings = RunSettings.clean(model, {}, seed=seed)
+    session = RunSession(model, "m", settings, known, torch.tensor(plan.tokens), allowed=allowed_tokens(plan, tok))
+    *_, final = session.frames()
+    tokens = [int(t) for t in final.tokens]
+    first_free = int(np.argmin(known))
+    return tok.decode(tokens), len(tok.decode(tokens[:first_free]))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="assets/text_austen")
+    parser.add_argument("--gaps", type=int, default=120)
+    parser.add_argument("--gap-tokens", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    model = load_model(args.model)
+    corpus = prepare_text()
+    vocabulary = word_vocabulary((corpus / "train.txt").read_text(encoding="utf-8"))
+    cases = cut_gaps((corpus / "val.txt").read_text(encoding="utf-8"), args.gaps, args.seed)
+    rows = {name: {"first": [], "windows": [], "kept": []} for name in SPELLINGS}
+    began = time.perf_counter()
+    for index, (prefix, suffix) in enumerate(tqdm(cases, desc="gaps")):
+        gap = f"[{args.gap_tokens}]"
+        for name, text, heal in (
+            (SPELLINGS[0], f"{prefix}{gap}{suffix}", True),
+            (SPELLINGS[1], f"{prefix}{gap}{suffix}", False),
+            (SPELLINGS[2], f"{prefix.rstrip(' ')}{gap}{suffix}", False),
+        ):
+            completed, offset = fill(model, text, args.gap_tokens, heal, args.seed + index)
+            rows[name]["first"].append(first_word(completed, offset) in vocabulary)
+            rows[name]["windows"].append(completed)
+            kept = completed.startswith(prefix if name != SPELLINGS[2] else prefix.rstrip(" "))
+            rows[name]["kept"].append(kept and suffix.strip()[:20] in completed)
+    print(f"\n{len(cases)} gaps of {args.gap_tokens} tokens from held-out Persuasion, exact chain, "
+          f"{time.perf_counter() - began:.0f} s\n")  # fmt: skip
+    print("| spelling | first generated word real | words of the completed windows real | text kept |")
+    print("|---|---|---|---|")
+    for name, r in rows.items():
+        first = 100 * sum(r["first"]) / len(r["first"])
+        words = 100 * real_word_rate(r["windows"], vocabulary)
+        kept = 100 * sum(r["kept"]) / len(r["kept"])
+        print(f"| {name} | {first:.1f}% | {words:.1f}% | {kept:.0f}% |")
+    print("\nThe app's own examples, seeds 0-7 (the new seam; first generated word of the gap):\n")
+    print("| example | whole first words | first words |\n|---|---|---|")
+    for example in EXAMPLES:
+        found = []
+        for seed in range(8):
+            completed, offset = fill(model, example, DEFAULT_GAP, True, seed)
+            found.append(first_word(completed, offset))
+        real = sum(w in vocabulary for w in found)
+        print(f"| {example[:40]}… | {real} of 8 | {', '.join(found)} |")
+
+
+if __name__ == "__main__":
+    main()
