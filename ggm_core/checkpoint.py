@@ -121,6 +121,9 @@ def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> 
         raise CheckpointError(
             weights_path, f"does not match config.json: missing {missing[:5]}, unexpected {unexpected[:5]}"
         )
+    bad = [name for name, tensor in state.items() if tensor.is_floating_point() and not bool(tensor.isfinite().all())]
+    if bad:
+        raise CheckpointError(weights_path, f"holds non-finite weights (NaN or inf) in {bad[:3]}: a diverged run")
     for name, tensor in state.items():
         if tensor.shape != expected[name].shape:
             raise CheckpointError(

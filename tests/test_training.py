@@ -137,3 +137,50 @@ def test_nan_loss_stops_with_a_clear_message(corpus, tmp_path, monkeypatch):
     cfg, _ = load_config(tiny_args(corpus, tmp_path / "run", "--max-steps", "10"))
     with pytest.raises(SystemExit, match="loss became nan at step 1"):
         train(cfg)
+
+
+def test_nan_gradients_keep_the_last_good_checkpoint(corpus, tmp_path, monkeypatch):
+    """A step whose loss is finite but whose gradients are NaN, at a checkpoint step: training stops, and the
+    state and the exported model stay those of the last good checkpoint (which still load, finite)."""
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    import training.train as train_module
+
+    real_clip = torch.nn.utils.clip_grad_norm_
+    calls = {"n": 0}
+
+    def poisoned(parameters, max_norm):
+        parameters = list(parameters)
+        calls["n"] += 1
+        if calls["n"] == 10:  # step index 9: the step that would write the step-10 checkpoint
+            for p in parameters:
+                p.grad.fill_(float("nan"))
+        return real_clip(parameters, max_norm)
+
+    monkeypatch.setattr(train_module.torch.nn.utils, "clip_grad_norm_", poisoned)
+    out = tmp_path / "run"
+    cfg, _ = load_config(tiny_args(corpus, out, "--max-steps", "20", "--checkpoint-every", "5"))
+    with pytest.raises(SystemExit, match="gradients became non-finite at step 9.*last good checkpoint"):
+        train(cfg)
+    record = json.loads((out / "checkpoint" / "record.json").read_text())
+    assert record["step"] == 5
+    model = load_model(out / "model")  # the step-5 export: finite, so it loads
+    assert all(bool(torch.isfinite(p).all()) for p in model.network.parameters())
+
+
+def test_a_stop_before_any_checkpoint_says_so(tmp_path):
+    from training.train import stop_message
+
+    assert "before any checkpoint was written" in stop_message("the loss became nan", tmp_path / "none.safetensors")
+
+
+def test_load_model_refuses_non_finite_weights(tmp_path):
+    from ggm_core import CheckpointError, GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
+    from ggm_core.denoisers import TwoSidedDenoiser
+
+    config = TransformerConfig(8, 4, 16, 1, 2)
+    model = GlauberModel(TwoSidedDenoiser(config), GlauberSchedule(4, 2), NoiseDistribution.uniform(8))
+    with torch.no_grad():
+        next(model.network.parameters()).fill_(float("nan"))
+    model.save(tmp_path / "nan")
+    with pytest.raises(CheckpointError, match="non-finite weights"):
+        load_model(tmp_path / "nan")

@@ -25,6 +25,8 @@ from training.plots import plot_loss_curve, write_samples
 from training.train_state import STATE_FILE, load_state, save_state
 from training.weight_average import WeightAverage
 
+DIVERGENCE_FACTOR = 100  # a loss this many times its first value gets a warning
+
 
 class Objective(nn.Module):
     """The loss as a module, so DistributedDataParallel sees the forward pass and syncs gradients."""
@@ -58,6 +60,17 @@ def validation_loss(model, batches: list[torch.Tensor], device: torch.device, au
         total, count = total + loss.item() * n, count + n
     model.network.train()
     return total / count
+
+
+def all_finite(tensors) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
+
+
+def stop_message(problem: str, state_path: Path) -> str:
+    """Why training stopped, and what to resume from (the last good checkpoint, if one was written)."""
+    if state_path.is_file():
+        return f"{problem}; stopping. The last good checkpoint is {state_path} (resume with --resume, perhaps with a lower --lr)."
+    return f"{problem}; stopping before any checkpoint was written (start again, perhaps with a lower --lr)."
 
 
 def parameter_checksum(module: nn.Module) -> float:
@@ -125,6 +138,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             if len(set(sums)) != 1:
                 raise RuntimeError(f"ranks out of sync at step {record['step']}: parameter sums {sums}")
             record["sync_checks"] += 1
+        weights = [*model.network.state_dict().values(), *average.weights.values()]
+        if not all_finite(weights):  # never write a bad state over a good one
+            raise SystemExit(stop_message(f"the weights are not finite at step {record['step']}", state_path))
         if main_process:
             save_state(state_path, model.network, average, optimizer, rngs, record)
             with average.applied(model.network):
@@ -145,6 +161,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     wall_before = record["wall_seconds"]
     bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not main_process, dynamic_ncols=True, desc="train")
     window_start, window_positions = time.perf_counter(), 0
+    first_loss, warned = None, False
     for step in range(start_step, cfg.max_steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(cfg, step)
@@ -152,13 +169,19 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         with autocast():
             loss, supervised = objective(x0, rngs["noise"])
         if not torch.isfinite(loss):
-            raise SystemExit(
-                f"loss became {loss.item()} at step {step}; stopping. The last good checkpoint is {state_path}"
-                " (resume with --resume, perhaps with a lower --lr)."
-            )
+            raise SystemExit(stop_message(f"loss became {loss.item()} at step {step}", state_path))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.network.parameters(), cfg.grad_clip)
+        if not torch.isfinite(grad_norm):  # a finite loss can still have NaN gradients: do not step on them
+            raise SystemExit(stop_message(f"the gradients became non-finite at step {step}", state_path))
+        first_loss = first_loss if first_loss is not None else loss.item()
+        if not warned and loss.item() > DIVERGENCE_FACTOR * first_loss and main_process:
+            warned = True
+            bar.write(
+                f"warning: the loss {loss.item():.3g} at step {step} is over {DIVERGENCE_FACTOR}× its first value "
+                f"{first_loss:.3g}: training is diverging (try a lower --lr)"
+            )
         optimizer.step()
         average.update(model.network)
         record["step"] = step + 1
