@@ -184,3 +184,29 @@ def test_load_model_refuses_non_finite_weights(tmp_path):
     model.save(tmp_path / "nan")
     with pytest.raises(CheckpointError, match="non-finite weights"):
         load_model(tmp_path / "nan")
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ('lr = "fast"', "lr = 'fast' is not a float"),
+        ("max_steps = 6.5", "max_steps = 6.5 is not an int"),
+        ('batch_size = "8"', "batch_size = '8' is not an int"),
+        ("eval_every = 0", "eval_every = 0 must be ≥ 1"),
+        ("lr = 0", "lr = 0.0 must be > 0"),
+        ('export_dtype = "fp16"', "export_dtype = 'fp16'"),
+    ],
+)
+def test_bad_config_values_are_refused_at_once(tmp_path, capsys, toml, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(SystemExit):
+        load_config(["--config", str(path)])
+    assert message in capsys.readouterr().err
+
+
+def test_a_whole_number_is_a_valid_float(tmp_path):
+    path = tmp_path / "ok.toml"
+    path.write_text("weight_decay = 1\n")
+    cfg, _ = load_config(["--config", str(path)])
+    assert cfg.weight_decay == 1.0 and isinstance(cfg.weight_decay, float)

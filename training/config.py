@@ -53,6 +53,28 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def problems(self) -> list[str]:
+        """What is wrong with the values (types from a TOML file, ranges), as readable lines; empty if nothing."""
+        out = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type is float and isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, f.name, float(value))  # TOML writes 1 for 1.0
+            elif not isinstance(value, f.type) or isinstance(value, bool):
+                out.append(f"{f.name} = {value!r} is not a{'n' if f.type is int else ''} {f.type.__name__}")
+        if out:
+            return out
+        positive = ("seq_len", "d_model", "n_layers", "n_heads", "mlp_ratio", "sweeps", "batch_size", "max_steps",
+                    "eval_every", "eval_batches", "sample_every", "checkpoint_every")  # fmt: skip
+        out += [f"{name} = {getattr(self, name)} must be ≥ 1" for name in positive if getattr(self, name) < 1]
+        if not self.lr > 0:
+            out.append(f"lr = {self.lr} must be > 0 (with 0 nothing would be learned)")
+        if self.export_dtype not in ("float16", "bfloat16", "float32"):
+            out.append(f"export_dtype = {self.export_dtype!r}: use float16, bfloat16 or float32")
+        if not 0 <= self.ema_decay < 1:
+            out.append(f"ema_decay = {self.ema_decay} must be in [0, 1)")
+        return out
+
 
 def load_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
     """Parse ``--config FILE``, ``--resume`` and one ``--field value`` flag per config field."""
@@ -70,4 +92,7 @@ def load_config(argv: list[str] | None = None) -> tuple[TrainConfig, bool]:
         if unknown:
             parser.error(f"{args.config}: unknown keys {sorted(unknown)}")
     values.update({f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None})
-    return TrainConfig(**values), args.resume
+    cfg = TrainConfig(**values)
+    if problems := cfg.problems():
+        parser.error("; ".join(problems))
+    return cfg, args.resume
