@@ -151,3 +151,25 @@ def test_missing_or_corrupt_tokenizer_file(tmp_path):
     (tmp_path / "tokenizer.json").write_text('{"model": ')
     with pytest.raises(ValueError, match="tokenizer.json"):
         TextTokenizer.load(tmp_path)
+
+
+def test_two_corpus_folders_with_one_name_and_an_edited_corpus_are_prepared_apart(tmp_path):
+    from training.config import TrainConfig
+    from training.data import prepared_corpus
+
+    texts = {}
+    for side in ("a", "b"):
+        folder = tmp_path / side / "texts"
+        folder.mkdir(parents=True)
+        (folder / "book.txt").write_text("\n\n".join(f"Side {side} paragraph {i}." for i in range(40)))
+        texts[side] = folder
+    cfg = {"cache_dir": str(tmp_path / "cache")}
+    prepared = {side: prepared_corpus(TrainConfig(corpus=str(folder), **cfg)) for side, folder in texts.items()}
+    assert prepared["a"] != prepared["b"]
+    assert (
+        "Side a" in (prepared["a"] / "train.txt").read_text()
+        and "Side a" not in (prepared["b"] / "train.txt").read_text()
+    )
+    (texts["a"] / "book.txt").write_text("\n\n".join(f"Edited paragraph {i}." for i in range(40)))
+    again = prepared_corpus(TrainConfig(corpus=str(texts["a"]), **cfg))
+    assert again == prepared["a"] and "Edited" in (again / "train.txt").read_text()

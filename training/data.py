@@ -1,5 +1,6 @@
 """Token data for training: random windows of a BPE token stream (text) or VQ code grids (faces)."""
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def prepared_corpus(cfg: TrainConfig) -> Path:
         return prepare_text(cache_dir=cache)
     source = Path(cfg.corpus)
     kwargs = {"folder": source} if source.is_dir() else {"files": [source]}
-    return prepare_text(cache_dir=cache, source="files", name=source.stem, **kwargs)
+    where = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:10]  # two folders named alike stay apart
+    return prepare_text(cache_dir=cache, source="files", name=f"{source.stem}-{where}", **kwargs)
 
 
 def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:

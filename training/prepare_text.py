@@ -9,6 +9,7 @@ every 20th paragraph instead.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -104,6 +105,14 @@ def load_austen() -> dict[str, list[str]]:
     return novels
 
 
+def corpus_fingerprint(paths: list[Path]) -> str:
+    """SHA-256 of the files' resolved paths and contents: a changed, added or removed file changes it."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(Path(path).resolve()).encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def read_user_files(paths: list[Path]) -> list[str]:
     """Paragraphs of UTF-8 text files, in the given order."""
     out = []
@@ -150,16 +159,17 @@ def prepare_text(
         raise ValueError(f"val_novel must be one of {AUSTEN_NOVELS}, not {val_novel!r}")
     out = Path(cache_dir or default_cache_dir()) / "text" / (name or ("custom" if user else "austen"))
     outputs = [out / "train.txt", out / "val.txt", out / "stats.json"]
+    paths = [Path(f) for f in files or []] + (sorted(Path(folder).rglob("*.txt")) if folder else [])
+    if user and not paths:
+        raise ValueError(f"no .txt files found in {folder}")
+    fingerprint = corpus_fingerprint(paths) if user else source
     if not force and all(p.exists() for p in outputs):
-        print(f"{out} already prepared (use --force to redo)")
-        return out
+        if json.loads((out / "stats.json").read_text()).get("fingerprint", source) == fingerprint:
+            print(f"{out} already prepared (use --force to redo)")
+            return out
+        print(f"{out}: the corpus changed since it was prepared; preparing it again")
 
     if user:
-        paths = [Path(f) for f in files or []]
-        if folder:
-            paths += sorted(Path(folder).rglob("*.txt"))
-        if not paths:
-            raise ValueError(f"no .txt files found in {folder}")
         paras = read_user_files(paths)
         if len(paras) < VAL_EVERY:
             raise ValueError(f"need at least {VAL_EVERY} paragraphs, found {len(paras)}")
@@ -176,6 +186,7 @@ def prepare_text(
     stats = {
         "name": out.name,
         "source": "files" if user else source,
+        "fingerprint": fingerprint,
         "train": _split_stats(train, train_src),
         "val": _split_stats(val, val_src),
     }
