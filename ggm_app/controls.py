@@ -307,8 +307,10 @@ class TabController:
             for group in run_side_by_side(sessions):
                 views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
                 lines = [f"**{s.name}** · " + (s.readout if s.finished else s.progress_line()) for s in group]
+                ended = not any(s.running for s in group)  # the last update carries every column (for the API)
                 sent = [
-                    gr.skip() if old is not None and _same(v, old) else v for v, old in zip(views, shown, strict=True)
+                    gr.skip() if old is not None and not ended and _same(v, old) else v
+                    for v, old in zip(views, shown, strict=True)
                 ]
                 shown = views
                 yield (*sent, *lines, sessions)
