@@ -1,0 +1,86 @@
+"""Blackout's reverse process: a birth process from the black image, sampled by the binomial bridge.
+
+Between observation times t_k > t_j, a pixel that holds n_t and will end at n_0 gains
+Binomial(n_0 − n_t, (p_j − p_k)/(1 − p_k)) units: each unit dead by t_k was still alive at t_j with that
+probability. n_0 is unknown; the network's ŷ ≈ E[n_0 − n_t | n_t] stands in for n_0 − n_t. The authors round
+ŷ to the nearest integer, which biases the birth rate (ŷ = 0.4 never gives a birth); here it is rounded
+stochastically (⌊ŷ⌋ + Bernoulli(ŷ − ⌊ŷ⌋)), so the expected births per step are ŷ·q and, as the steps shrink,
+the chain tends to the exact reverse birth process: exact in the limit of the trained 1000-step grid and
+beyond, an approximation at any finite budget (docs/math.md, "Blackout Diffusion").
+
+Inpainting: known pixels follow their own forward path (one draw of successive thinning from the given
+image at the sampler's times) and are written back after every reverse step: an approximation (the free
+pixels' estimates see a known pixel's noisy level, not its clean value).
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+
+import torch
+
+from ggm_core.blackout.forward import thin_successively
+from ggm_core.blackout.schedule import BlackoutSchedule
+from ggm_core.clamp import known_mask_from
+from ggm_core.events import SamplerEvent
+
+
+def stochastic_round(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """⌊x⌋ + Bernoulli(x − ⌊x⌋) elementwise (float64 uniforms): an integer with expectation x."""
+    x = x.to(torch.float64)
+    floor = x.floor()
+    u = torch.rand(x.shape, dtype=torch.float64, generator=generator)
+    return (floor + (u < x - floor)).long()
+
+
+@torch.no_grad()
+def sample_blackout(
+    predict: Callable[[torch.Tensor, int], torch.Tensor],
+    schedule: BlackoutSchedule,
+    length: int,
+    *,
+    batch_size: int = 1,
+    steps: int | None = None,
+    max_count: int = 255,
+    known_counts: torch.Tensor | None = None,
+    known: torch.Tensor | Sequence[int] | None = None,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+) -> Iterator[SamplerEvent]:
+    """From the all-zero canvas (B, ``length``) to counts in [0, ``max_count``]; an event per network call.
+
+    ``predict(counts (B, L), k)`` returns ŷ ≈ E[n_0 − n_t | n_t] at observation time t_k, (B, L).
+    ``steps`` is the budget N (default: the schedule's T); the event's ``step`` is the observation index
+    reached and ``positions`` the pixels that changed in any image.
+    """
+    generator = generator if generator is not None else torch.Generator().manual_seed(seed)
+    grid = schedule.grid(steps or schedule.steps)
+    p = schedule.survival
+    canvas = torch.zeros(batch_size, length, dtype=torch.long)
+    mask = known_mask_from(known, length)
+    path = None
+    if mask.any():
+        if known_counts is None:
+            raise ValueError("known positions given without known_counts")
+        counts = torch.as_tensor(known_counts, dtype=torch.long).expand(batch_size, length)
+        if counts[:, mask].min() < 0 or counts[:, mask].max() > max_count:
+            raise ValueError(f"known counts must lie in [0, {max_count}]")
+        # one forward path through the sampler's times, t_0 = 0 first (survival 1: n_0 itself), then reversed
+        path = thin_successively(counts.clone(), [float(p[k]) for k in reversed(grid)], generator)[::-1]
+        canvas[:, mask] = path[0][:, mask]
+    empty = torch.empty(batch_size, 0, dtype=torch.long)
+    total = len(grid) - 1
+    yield SamplerEvent(canvas.clone(), (), empty, empty, grid[0], 0, 0, 0, total)
+    for i in range(total):
+        k, j = grid[i], grid[i + 1]
+        estimate = predict(canvas, k).to(torch.float64).clamp(min=0).cpu()
+        remaining = torch.minimum(stochastic_round(estimate, generator), max_count - canvas)
+        q = float((p[j] - p[k]) / (1 - p[k]))
+        births = torch.binomial(remaining.double(), torch.full(remaining.shape, q, dtype=torch.float64), generator)
+        new = canvas + births.long()
+        if path is not None:
+            new[:, mask] = path[i + 1][:, mask]
+        positions = (new != canvas).any(0).nonzero().flatten()
+        old = canvas[:, positions]
+        canvas = new
+        yield SamplerEvent(
+            canvas.clone(), tuple(positions.tolist()), old, canvas[:, positions], j, 0, i + 1, i + 1, total
+        )

@@ -1,0 +1,60 @@
+"""Blackout's observation times (the authors' code): T times t_1 < … < t_T with logit(e^{−t_k}) evenly spaced
+from +L to −L (L = 15), so the survival p_k = e^{−t_k} runs from 1 − 3·10⁻⁷ down to 3·10⁻⁷; t_0 = 0.
+
+The training weight of time k, w_k = p_k · (t_k − t_{k−1}) · T (uniform sampling of k), makes the loss a
+Riemann sum of the continuous-time objective. A sampler with a budget of N < T steps visits N of the times,
+evenly spaced in index, and bridges straight between them.
+"""
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import torch
+
+
+@dataclass(frozen=True)
+class BlackoutSchedule:
+    steps: int = 1000
+    logit_end: float = 15.0
+
+    def __post_init__(self) -> None:
+        if self.steps < 2:
+            raise ValueError(f"steps must be ≥ 2, got {self.steps}")
+        if not self.logit_end > 0:
+            raise ValueError(f"logit_end must be > 0, got {self.logit_end}")
+
+    @cached_property
+    def survival(self) -> torch.Tensor:
+        """p_0 = 1, p_1, …, p_T (float64, T + 1 values, strictly decreasing)."""
+        logits = torch.linspace(self.logit_end, -self.logit_end, self.steps, dtype=torch.float64)
+        return torch.cat([torch.ones(1, dtype=torch.float64), torch.sigmoid(logits)])
+
+    @cached_property
+    def times(self) -> torch.Tensor:
+        """t_0 = 0, t_1, …, t_T = −log p_k."""
+        return -self.survival.log()
+
+    @cached_property
+    def weights(self) -> torch.Tensor:
+        """w_k for k = 1..T (index k − 1): p_k · (t_k − t_{k−1}) · T."""
+        return self.survival[1:] * self.times.diff() * self.steps
+
+    def grid(self, budget: int) -> list[int]:
+        """The observation indices a ``budget``-step sampler visits, from T down to 0 (budget + 1 indices)."""
+        if not 1 <= budget <= self.steps:
+            raise ValueError(f"a Blackout budget must be in [1, {self.steps}] steps, got {budget}")
+        index = torch.linspace(self.steps, 0, budget + 1, dtype=torch.float64).round().long()
+        return index.tolist()
+
+    def to_dict(self) -> dict:
+        return {"steps": self.steps, "logit_end": self.logit_end}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BlackoutSchedule":
+        return cls(int(d["steps"]), float(d["logit_end"]))
+
+    @property
+    def end_survival(self) -> float:
+        """p_T = σ(−L): what is left of the signal at the last observation time."""
+        return 1 / (1 + math.exp(self.logit_end))
