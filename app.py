@@ -26,6 +26,7 @@ DEFAULT_TEXT_MODEL = "assets/text_austen"
 DEFAULT_FACE_MODEL = "assets/faces"
 SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
 MAX_FILE_SIZE = "10mb"
+IMAGE_TOKENIZERS = ("vq", "pixels")  # the faces tab: VQ codes (GGM, MD4) or raw pixels (Blackout)
 COMPARE_HELP = (
     "Two or more models (or one model at two budgets) on the same input and seed, streaming together. A "
     "budget is a number of network calls; each family meets it its own way (GGM: positions per call; MD4: "
@@ -292,7 +293,7 @@ def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
     text_specs, text_default = split_specs(text_specs, os.environ.get("GGM_TEXT_MODEL"), str(ROOT / DEFAULT_TEXT_MODEL))
     face_specs, face_default = split_specs(face_specs, os.environ.get("GGM_FACE_MODEL"), str(ROOT / DEFAULT_FACE_MODEL))
     text = load_slot(text_specs, "bpe", text_default)
-    face = load_slot(face_specs, "vq", face_default)
+    face = load_slot(face_specs, IMAGE_TOKENIZERS, face_default)
     for e in text.errors + face.errors:
         print(f"[ggm app] checkpoint not loaded: {e}")
     demo = build_demo(text, face, faces.find_examples(example_folders(face_specs)))

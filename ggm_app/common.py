@@ -45,7 +45,7 @@ def split_specs(values: list[str] | None, env_value: str | None, default: str) -
     return (specs, False) if specs else ([default], True)
 
 
-def load_slot(specs: list[str], tokenizer_kind: str, is_default: bool = False) -> ModelSlot:
+def load_slot(specs: list[str], tokenizer_kind: str | tuple[str, ...], is_default: bool = False) -> ModelSlot:
     """Load every spec (local folder or Hub repo id); keep those with the right tokenizer, explain the rest.
 
     A default spec that is not a local folder is never looked up on the Hub, so a fresh checkout starts
@@ -62,8 +62,10 @@ def load_slot(specs: list[str], tokenizer_kind: str, is_default: bool = False) -
             slot.errors.append(f"`{spec}`: {err}")
             continue
         kind = getattr(model.tokenizer, "kind", "none")
-        if kind != tokenizer_kind:
-            slot.errors.append(f"`{spec}`: its tokenizer is {kind!r}, this tab needs {tokenizer_kind!r}")
+        kinds = (tokenizer_kind,) if isinstance(tokenizer_kind, str) else tokenizer_kind
+        if kind not in kinds:
+            wanted = " or ".join(map(repr, kinds))
+            slot.errors.append(f"`{spec}`: its tokenizer is {kind!r}, this tab needs {wanted}")
             continue
         local = Path(spec).expanduser()
         name = (

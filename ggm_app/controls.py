@@ -5,6 +5,7 @@ A tab supplies a view (``ggm_app.text.TextView`` / ``ggm_app.faces.FaceView``: h
 planner (what its inputs mean: known positions, notices, errors); everything else is here, once.
 """
 
+import dataclasses
 import inspect
 import random
 import time
@@ -78,11 +79,14 @@ def seed_box(prefix: str) -> gr.Number:
 
 
 def knob_union(slot: ModelSlot) -> dict:
-    """Every knob of the tab's models by name (the first model's version of each), in first-seen order."""
+    """Every knob of the tab's models by name, in first-seen order: the first model's label and start, the
+    widest range of any (the API checks a value against the slider's range; each model clamps it to its own)."""
     union = {}
     for model in slot.models.values():
         for knob in model.knobs():
-            union.setdefault(knob.name, knob)
+            seen = union.setdefault(knob.name, knob)
+            low, high = min(seen.minimum, knob.minimum), max(seen.maximum, knob.maximum)
+            union[knob.name] = dataclasses.replace(seen, minimum=low, maximum=high)
     return union
 
 
@@ -109,22 +113,25 @@ def advanced_panel(prefix: str, slot: ModelSlot) -> Advanced:
                 for name, k in knob_union(slot).items()
             }
         with gr.Row():
-            temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature (1 = exact)")
-            top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p (1 = exact)")
+            temperature = gr.Slider(
+                0.1, 2.0, value=1.0, step=0.05, label="Temperature (1 = exact)", visible=first.tempered
+            )
+            top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p (1 = exact)", visible=first.tempered)
         seed = seed_box(prefix)
 
     def on_model(name):
         name, m = slot.pick(name)
         mine = {k.name: k for k in m.knobs()}
         updates = [
-            gr.update(visible=True, minimum=mine[n].minimum, maximum=mine[n].maximum, value=mine[n].exact)
+            gr.update(visible=True, minimum=mine[n].minimum, maximum=mine[n].maximum, value=mine[n].start)
             if n in mine
             else gr.update(visible=False)
             for n in knobs
         ]
-        return model_summary(name, m), *updates
+        tempered = gr.update(visible=m.tempered, value=1.0)
+        return model_summary(name, m), *updates, tempered, tempered
 
-    model.change(on_model, model, [info, *knobs.values()], api_name=False)
+    model.change(on_model, model, [info, *knobs.values(), temperature, top_p], api_name=False)
     return Advanced(model, knobs, temperature, top_p, seed)
 
 
@@ -163,15 +170,25 @@ class TabController:
         self.events: list = []
 
     # ---------------------------------------------------------------------------------------- a run
-    def _settings(self, model, values: list) -> RunSettings:
+    def _settings(self, model, values: list) -> tuple[RunSettings, list[str]]:
+        """The run's settings, and a notice for every knob value outside the chosen model's range."""
         knob_values = dict(zip(self.advanced.knobs, values[: len(self.advanced.knobs)], strict=True))
         temperature, top_p, seed = values[len(self.advanced.knobs) :]
-        return RunSettings.clean(model, knob_values, temperature, top_p, seed)
+        settings = RunSettings.clean(model, knob_values, temperature, top_p, seed)
+        notices = []
+        for knob in model.knobs():
+            raw, used = knob_values.get(knob.name), settings.knobs[knob.name]
+            if isinstance(raw, int | float) and raw != used:
+                notices.append(
+                    f"{knob.label}: {raw:g} is outside this model's range {knob.minimum}–{knob.maximum}; used {used}."
+                )
+        return settings, notices
 
     def _stream(self, mode: str, tab_inputs: list, name, settings_values: list):
         name, model = self.slot.pick(name)
-        settings = self._settings(model, settings_values)
+        settings, range_notices = self._settings(model, settings_values)
         plan = self.planner(mode, tab_inputs, model)
+        plan.notices[:0] = range_notices
         extra_skip = tuple(gr.skip() for _ in self.out.extra)
         if plan.error:
             gr.Warning(plain(plan.error))

@@ -129,6 +129,8 @@ def mask_view(image: np.ndarray | None, cells: np.ndarray, patch: int = 4, scale
     region = display(cells_to_pixels(cells, patch), scale)
     big[region] = 0.45 * big[region] + 0.55 * MASK_TINT
     out = big.round().astype(np.uint8)
+    if patch == 1:  # pixels, not token cells: no grid to draw
+        return out
     step = patch * scale
     grid = np.zeros(region.shape, bool)
     grid[::step, :] = True
@@ -245,9 +247,15 @@ def plan_run(mode: str, inputs: list, model) -> RunPlan:
     if cells.all():
         note = "The mask covers the whole image: this is the same as generating a new face."
         return RunPlan(notices=[note], first_outputs=(mask_view(None, cells, tok.patch_size),))
-    known = ~cells.reshape(-1)
+    known = tok.known_from_cells(cells)
     extra = {"image": image, "alpha": blend_alpha(cells, tok.patch_size)}
-    return RunPlan(known, tok.encode(image[None])[0], extra, first_outputs=(mask_view(image, cells, tok.patch_size),))
+    notes = (
+        ["This model works on pixels, not token cells: only the brushed pixels are redrawn."]
+        if tok.patch_size == 1
+        else []
+    )
+    view = mask_view(image, cells, tok.patch_size)
+    return RunPlan(known, tok.encode(image[None])[0], extra, notes=notes, first_outputs=(view,))
 
 
 def empty_mask_view(image: np.ndarray, model) -> np.ndarray:

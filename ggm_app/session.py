@@ -57,6 +57,8 @@ class RunSettings:
 
     @classmethod
     def clean(cls, model: GenerativeModel, knobs: dict, temperature=1.0, top_p=1.0, seed=0) -> "RunSettings":
+        if not model.tempered:  # a family whose draws have no temperature (Blackout's binomial births)
+            temperature = top_p = 1.0
         return cls(
             knobs=model.clean_knobs(knobs or {}),
             temperature=_number(temperature, 1.0, 0.05, 5.0),

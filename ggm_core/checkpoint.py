@@ -14,6 +14,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
+from ggm_core.blackout import BlackoutModel
 from ggm_core.family import GenerativeModel
 from ggm_core.md4 import MaskedDiffusionModel
 from ggm_core.model import GlauberModel
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-FAMILIES: dict[str, type[GenerativeModel]] = {cls.family: cls for cls in (GlauberModel, MaskedDiffusionModel)}
+FAMILIES: dict[str, type[GenerativeModel]] = {
+    cls.family: cls for cls in (GlauberModel, MaskedDiffusionModel, BlackoutModel)
+}
 
 
 class CheckpointError(ValueError):
@@ -82,6 +85,8 @@ def load_tokenizer(kind: str, folder: Path):
         from ggm_core.text_tokenizer import TextTokenizer as tokenizer_class
     elif kind == "vq":
         from ggm_core.vq import ImageTokenizer as tokenizer_class
+    elif kind == "pixels":
+        from ggm_core.blackout.pixels import PixelTokenizer as tokenizer_class
     else:
         raise CheckpointError(folder / CONFIG_FILE, f"unknown tokenizer kind {kind!r}")
     try:

@@ -35,6 +35,11 @@ class Knob:
     maximum: int
     exact: int
     approximation: str
+    default: int | None = None  # what a UI starts at, when not the exact value (a slow exact setting)
+
+    @property
+    def start(self) -> int:
+        return self.exact if self.default is None else self.default
 
     def clean(self, value) -> int:
         """A UI or API value (None, floats, strings, junk) as a valid setting; junk gives the exact value."""
@@ -57,6 +62,7 @@ class GenerativeModel(ABC):
     family: ClassVar[str]  # "ggm" or "md4", as checkpoints name it
     chain_name: ClassVar[str]  # what the exact sampler is called ("heat-bath chain")
     clamping: ClassVar[str | None]  # why clamping known positions is an approximation; None when it is exact
+    tempered: ClassVar[bool] = True  # whether temperature and top-p apply to its draws
     tokenizer: Any
     metadata: dict
 

@@ -180,6 +180,10 @@ class ImageTokenizer:
         self.image_size = self.config.image_size
 
     @torch.no_grad()
+    def known_from_cells(self, cells: np.ndarray) -> np.ndarray:
+        """The known codes (raster order) for a mask of free cells (grid_shape)."""
+        return ~cells.reshape(-1)
+
     def encode(self, images: np.ndarray) -> torch.Tensor:
         s = self.image_size
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (s, s, 3):

@@ -68,3 +68,12 @@ def make_md4_checkpoint(folder: Path, like: Path, seed: int = 1) -> Path:
     torch.manual_seed(seed)
     config = TransformerConfig(ggm.vocab_size, seq_len=ggm.seq_len, d_model=32, n_layers=2, n_heads=2)
     return save_model(MaskedDiffusionModel(MaskedDenoiser(config), ggm.tokenizer), folder)
+
+
+def make_blackout_checkpoint(folder: Path, seed: int = 2) -> Path:
+    """A random Blackout checkpoint on 64×64 colour pixels (a tiny U-Net)."""
+    from ggm_core.blackout import BlackoutModel, BlackoutSchedule, PixelTokenizer, PixelUNet, UNetConfig
+
+    torch.manual_seed(seed)
+    model = BlackoutModel(PixelUNet(UNetConfig(widths=(8, 16, 16))), BlackoutSchedule(), PixelTokenizer())
+    return save_model(model, folder)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_checkpoints import make_checkpoints, make_md4_checkpoint
+from app_checkpoints import make_blackout_checkpoint, make_checkpoints, make_md4_checkpoint
 from gradio_client import Client, handle_file
 from PIL import Image
 
@@ -30,14 +30,15 @@ def _free_port() -> int:
 def checkpoints(tmp_path_factory):
     root = tmp_path_factory.mktemp("app_ckpt")
     text, face = make_checkpoints(root)
-    return text, face, make_md4_checkpoint(root / "md4_text", text), make_md4_checkpoint(root / "md4_faces", face)
+    md4 = make_md4_checkpoint(root / "md4_text", text), make_md4_checkpoint(root / "md4_faces", face)
+    return text, face, *md4, make_blackout_checkpoint(root / "blackout")
 
 
 @pytest.fixture(scope="module")
 def url(checkpoints):
-    text, face, md4_text, md4_face = checkpoints
-    # two GGM text checkpoints and an MD4 one: the model choice shows
-    demo = app.create_app([str(text), str(text), str(md4_text)], [str(face), str(md4_face)])
+    text, face, md4_text, md4_face, blackout = checkpoints
+    # two GGM text checkpoints and an MD4 one: the model choice shows; faces: GGM, MD4 and Blackout
+    demo = app.create_app([str(text), str(text), str(md4_text)], [str(face), str(md4_face), str(blackout)])
     port = _free_port()
     kwargs = app.launch_kwargs() | {"server_port": port, "prevent_thread_lock": True, "quiet": True}
     demo.launch(**kwargs)
@@ -332,6 +333,23 @@ def test_face_compare_ggm_and_md4(client):
     assert (
         "exact" in readouts[0] and "a grid of 64 steps" in readouts[1] and "positions per network call" in readouts[2]
     )
+
+
+def test_blackout_grows_a_face_and_repaints_only_the_brushed_pixels(client, face, tmp_path):
+    image, path = face
+    _, final = _run(client, "/generate_face", None, model="blackout", steps=12, seed=0)
+    assert "12 network calls" in final[2] and "12 of the 1000 trained steps" in final[2]
+    layer = _layer(tmp_path, 64, (20, 30, 10, 50))
+    _, final = _run(client, "/infill_face", _editor(path, layer), model="blackout", steps=12, seed=0)
+    assert "pixels, not token cells" in final[2]
+    result = np.asarray(Image.open(final[1]).convert("RGB"))[::4, ::4]
+    outside = np.ones((64, 64), bool)
+    outside[20:30, 10:50] = False
+    assert np.array_equal(result[outside], image[outside])
+    _, final = _run(client, "/generate_face", None, model="blackout", steps=0, seed=0)  # MD4's 0 means exact
+    assert "0 is outside this model's range 1–1000; used 1" in final[2] and "1 network calls" in final[2]
+    with pytest.raises(Exception, match="greater than maximum value 1000"):  # beyond every model's range
+        client.predict(None, model="blackout", steps=2000, api_name="/generate_face")
 
 
 # ---------------------------------------------------------------------------------------------- missing models

@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 import torch
-from app_checkpoints import make_face_checkpoint, make_md4_checkpoint, make_text_checkpoint
+from app_checkpoints import make_blackout_checkpoint, make_face_checkpoint, make_md4_checkpoint, make_text_checkpoint
 
 from ggm_app import faces
 from ggm_app import text as textui
@@ -22,6 +22,7 @@ def models(tmp_path_factory):
         "md4": load_model(make_md4_checkpoint(root / "md4", text)),
         "face": load_model(face),
         "md4_face": load_model(make_md4_checkpoint(root / "md4_face", face)),
+        "blackout": load_model(make_blackout_checkpoint(root / "blackout")),
     }
 
 
@@ -156,3 +157,27 @@ def test_face_views_and_plans(models):
     shown = faces.FaceView().belief(face, np.zeros(256, np.int64), belief, {})
     assert shown.shape == (256, 256, 3)
     assert faces.plan_run("noise", [editor], face).noise_from.shape == (256,)
+
+
+def test_blackout_grows_a_face_from_black_and_repaints_only_brushed_pixels(models):
+    model = models["blackout"]
+    settings = RunSettings.clean(model, {"steps": 8}, 0.5, 0.5, 0)  # temperature and top-p do not apply
+    assert settings.temperature == 1.0 and settings.top_p == 1.0
+    session = RunSession(model, "blackout", settings)
+    frames = list(session.frames())
+    assert (frames[0].tokens == 0).all() and session.trajectory.nfe[-1] == 8
+    assert "8 of the 1000 trained steps" in session.readout
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    layer = np.zeros((256, 256, 4), np.uint8)
+    layer[100:140, 60:200, 3] = 255
+    plan = faces.plan_run("infill", [faces.editor_value(image) | {"layers": [layer]}], model)
+    assert any("pixels, not token cells" in n for n in plan.notes)
+    session = RunSession(model, "blackout", settings, plan.known, plan.known_tokens, plan.extra)
+    *_, final = session.frames()
+    shown = faces.FaceView().picture(model, final.tokens, session.trajectory.extra)
+    brushed = faces.downscale_mask(faces.layers_mask([layer], (256, 256)))
+    assert np.array_equal(shown[~brushed], image[~brushed])  # the rest of the picture is the user's, exactly
+    assert "replaced by their own forward path" in session.readout
+    noised = RunSession(model, "blackout", settings, noise_from=plan.known_tokens)
+    frames = list(noised.frames())
+    assert frames[0].forward and frames[-1].final and noised.trajectory.nfe[-1] == 8

@@ -44,17 +44,23 @@ def sample_blackout(
     known: torch.Tensor | Sequence[int] | None = None,
     seed: int = 0,
     generator: torch.Generator | None = None,
+    start: torch.Tensor | None = None,
 ) -> Iterator[SamplerEvent]:
     """From the all-zero canvas (B, ``length``) to counts in [0, ``max_count``]; an event per network call.
 
     ``predict(counts (B, L), k)`` returns ŷ ≈ E[n_0 − n_t | n_t] at observation time t_k, (B, L).
     ``steps`` is the budget N (default: the schedule's T); the event's ``step`` is the observation index
-    reached and ``positions`` the pixels that changed in any image.
+    reached and ``positions`` the pixels that changed in any image. ``start`` (L,) or (B, L) replaces the
+    black canvas (a forward path's end, nearly black).
     """
     generator = generator if generator is not None else torch.Generator().manual_seed(seed)
     grid = schedule.grid(steps or schedule.steps)
     p = schedule.survival
     canvas = torch.zeros(batch_size, length, dtype=torch.long)
+    if start is not None:
+        canvas = torch.as_tensor(start, dtype=torch.long).expand(batch_size, length).clone()
+        if canvas.min() < 0 or canvas.max() > max_count:
+            raise ValueError(f"start counts must lie in [0, {max_count}]")
     mask = known_mask_from(known, length)
     path = None
     if mask.any():
