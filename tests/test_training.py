@@ -1,6 +1,7 @@
 """The shared training script on a tiny text config: learning, export, exact resume, two-process sync."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -210,3 +212,23 @@ def test_a_whole_number_is_a_valid_float(tmp_path):
     path.write_text("weight_decay = 1\n")
     cfg, _ = load_config(["--config", str(path)])
     assert cfg.weight_decay == 1.0 and isinstance(cfg.weight_decay, float)
+
+
+def test_a_tiny_blackout_run_trains_exports_and_samples(tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    images = tmp_path / "faces"
+    images.mkdir()
+    gen = np.random.default_rng(0)
+    for i in range(40):
+        Image.fromarray(gen.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(images / f"{i:02d}.png")
+    out = tmp_path / "run"
+    config = ROOT / "training" / "configs" / "tiny_blackout.toml"
+    cfg, _ = load_config(["--config", str(config), "--faces", str(images), "--out-dir", str(out), "--threads", "1"])
+    record = train(cfg)
+    assert record["step"] == 6 and all(math.isfinite(v) for _, v in record["val_loss"])
+    model = load_model(out / "model")
+    assert model.family == "blackout" and (out / "samples" / "step_000006.png").is_file()
+    tokens = model.generate_tokens(1, seed=0, steps=3)
+    assert tokens.shape == (1, 64 * 64 * 3) and int(tokens.max()) <= 255

@@ -17,12 +17,13 @@ class TrainConfig:
     vocab_size: int = 2048  # text: BPE size
     seq_len: int = 128
     # model
-    family: str = "ggm"  # "ggm", "md4" (masked diffusion baseline) or "judge" (GPT-2 scorer); see training/families.py
+    family: str = "ggm"  # "ggm", "md4" (masked diffusion), "blackout" (faces, pixels) or "judge"; training/families.py
     denoiser: str = "two_sided"  # GGM: "two_sided" or "classic"
     d_model: int = 256
     n_layers: int = 6
     n_heads: int = 4
     mlp_ratio: int = 4
+    widths: str = "32,64,96"  # Blackout: the U-Net's channel widths per resolution, comma-separated
     # process (GGM only)
     sweeps: int = 2
     survival: str = "cosine"
@@ -71,6 +72,11 @@ class TrainConfig:
             out.append(f"lr = {self.lr} must be > 0 (with 0 nothing would be learned)")
         if self.export_dtype not in ("float16", "bfloat16", "float32"):
             out.append(f"export_dtype = {self.export_dtype!r}: use float16, bfloat16 or float32")
+        try:
+            if any(int(w) < 1 for w in self.widths.split(",")):
+                raise ValueError
+        except ValueError:
+            out.append(f"widths = {self.widths!r}: positive integers separated by commas, e.g. '32,64,96'")
         if not 0 <= self.ema_decay < 1:
             out.append(f"ema_decay = {self.ema_decay} must be in [0, 1)")
         return out

@@ -1,4 +1,5 @@
-"""Token data for training: random windows of a BPE token stream (text) or VQ code grids (faces)."""
+"""Token data for training: random windows of a BPE token stream (text), VQ code grids (faces), or the
+faces' pixel counts (Blackout)."""
 
 import hashlib
 from dataclasses import dataclass
@@ -92,9 +93,25 @@ def load_faces(cfg: TrainConfig, codes_dir: Path) -> TokenData:
     return TokenData(splits["train"], splits["val"], tokenizer, windowed=False)
 
 
+def load_pixels(cfg: TrainConfig) -> TokenData:
+    """The prepared faces as pixel counts (N, H·W·3), kept as uint8 (a batch is widened when drawn)."""
+    from ggm_core.blackout import PixelTokenizer
+    from training.prepare_faces import prepare_faces
+
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    source = Path(cfg.faces)
+    folder = prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
+    splits = {split: np.load(folder / f"{split}.npy") for split in ("train", "val")}
+    tokenizer = PixelTokenizer(splits["train"].shape[1], splits["train"].shape[3])
+    flat = {k: torch.from_numpy(v.reshape(v.shape[0], -1)) for k, v in splits.items()}
+    return TokenData(flat["train"], flat["val"], tokenizer, windowed=False)
+
+
 def load_data(cfg: TrainConfig, out_dir: Path) -> TokenData:
     if cfg.dataset == "text":
         return load_text(cfg, out_dir / "tokenizer")
+    if cfg.dataset == "faces" and cfg.family == "blackout":
+        return load_pixels(cfg)
     if cfg.dataset == "faces":
         return load_faces(cfg, out_dir / "data")
     raise ValueError(f"unknown dataset {cfg.dataset!r}: use 'text' or 'faces'")

@@ -6,6 +6,7 @@ and the number of supervised positions, ``model.generate_tokens(count, seed)`` f
 samples, ``model.save(folder, dtype)`` and ``model.tokenizer``.
 """
 
+from ggm_core.blackout import BlackoutModel, BlackoutSchedule, PixelUNet, UNetConfig
 from ggm_core.denoisers import build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
@@ -40,7 +41,16 @@ def build_md4(cfg: TrainConfig, data: TokenData) -> MaskedDiffusionModel:
     return MaskedDiffusionModel(MaskedDenoiser(backbone_config(cfg, data)), data.tokenizer)
 
 
-FAMILIES = {"ggm": build_ggm, "md4": build_md4, "judge": build_judge}
+def build_blackout(cfg: TrainConfig, data: TokenData) -> BlackoutModel:
+    """Blackout Diffusion on the faces' pixels (``dataset = "faces"``); ignores the transformer fields."""
+    if getattr(data.tokenizer, "kind", None) != "pixels":
+        raise ValueError("Blackout trains on pixels: use dataset = 'faces' with family = 'blackout'")
+    widths = tuple(int(w) for w in cfg.widths.split(","))
+    unet = PixelUNet(UNetConfig(data.tokenizer.image_size, data.tokenizer.channels, widths))
+    return BlackoutModel(unet, BlackoutSchedule(), data.tokenizer)
+
+
+FAMILIES = {"ggm": build_ggm, "md4": build_md4, "blackout": build_blackout, "judge": build_judge}
 
 
 def build_model(cfg: TrainConfig, data: TokenData):

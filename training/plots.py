@@ -67,7 +67,7 @@ def write_samples(model, tokenizer, stem: Path, count: int, seed: int) -> None:
     """Unconditional samples: ``stem.txt`` for text, ``stem.png`` (a grid) for images."""
     tokens = model.generate_tokens(count, seed)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    if getattr(tokenizer, "kind", None) == "vq":
+    if getattr(tokenizer, "kind", None) in ("vq", "pixels"):
         from PIL import Image
 
         grid = image_grid(tokenizer.decode(tokens), columns=int(np.ceil(np.sqrt(count))))
