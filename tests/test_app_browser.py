@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_checkpoints import make_checkpoints, make_md4_checkpoint
+from app_checkpoints import make_blackout_checkpoint, make_checkpoints, make_md4_checkpoint
 from PIL import Image
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,7 +37,9 @@ def url(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("browser_ckpt")
     text, face = make_checkpoints(root)
-    demo = app.create_app([str(text), str(make_md4_checkpoint(root / "md4_text", text))], [str(face)])
+    md4_text, md4_face = make_md4_checkpoint(root / "md4_text", text), make_md4_checkpoint(root / "md4_faces", face)
+    blackout = make_blackout_checkpoint(root / "blackout")
+    demo = app.create_app([str(text), str(md4_text)], [str(face), str(md4_face), str(blackout)])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -114,6 +116,25 @@ def _wait_for_editor_image(page, canvas, expected: np.ndarray) -> tuple[float, f
     )
 
 
+def _stroke(page, left: float, top: float, size: float) -> None:
+    """A horizontal brush stroke from (x, y) = (0.30, 0.35) to (0.60, 0.35) of the image."""
+    y = top + 0.35 * size
+    page.mouse.move(left + 0.30 * size, y)
+    page.mouse.down()
+    page.mouse.move(left + 0.60 * size, y, steps=20)
+    page.mouse.up()
+
+
+def _stroke_distance() -> np.ndarray:
+    """Each pixel's distance (in 64×64 image pixels) from the stroke's segment."""
+    rr, cc = np.mgrid[0:64, 0:64] + 0.5
+    return np.where(
+        (cc >= 0.30 * 64) & (cc <= 0.60 * 64),
+        np.abs(rr - 0.35 * 64),
+        np.minimum(np.hypot(rr - 0.35 * 64, cc - 0.30 * 64), np.hypot(rr - 0.35 * 64, cc - 0.60 * 64)),
+    )
+
+
 def test_face_infill_in_the_browser(page):
     page.get_by_role("tab", name="Faces").click()
     page.wait_for_selector("#face-gallery img", timeout=30_000)
@@ -124,13 +145,7 @@ def test_face_infill_in_the_browser(page):
     canvas = page.locator("#face-editor canvas").first
     example = _example(2)
     left, top, size = _wait_for_editor_image(page, canvas, example)
-    # a horizontal stroke from (x, y) = (0.30, 0.35) to (0.60, 0.35) of the image
-    y = top + 0.35 * size
-    x0, x1 = left + 0.30 * size, left + 0.60 * size
-    page.mouse.move(x0, y)
-    page.mouse.down()
-    page.mouse.move(x1, y, steps=20)
-    page.mouse.up()
+    _stroke(page, left, top, size)
     # the mask view updates after each stroke (the editor uploads its layers first: a few seconds on 2 busy cores)
     for _ in range(60):
         page.wait_for_timeout(500)
@@ -141,12 +156,7 @@ def test_face_infill_in_the_browser(page):
     page.screenshot(path=str(SHOTS / "faces_stroke.png"), full_page=True)
     cells_seen = tinted.reshape(16, 4, 16, 4).any(axis=(1, 3))
     # the cells the stroke may touch: its segment, widened by the brush radius (14 of 256 → 3.5 px) and 2 px slack
-    rr, cc = np.mgrid[0:64, 0:64] + 0.5
-    dist = np.where(
-        (cc >= 0.30 * 64) & (cc <= 0.60 * 64),
-        np.abs(rr - 0.35 * 64),
-        np.minimum(np.hypot(rr - 0.35 * 64, cc - 0.30 * 64), np.hypot(rr - 0.35 * 64, cc - 0.60 * 64)),
-    )
+    dist = _stroke_distance()
     allowed = (dist <= 3.5 + 2).reshape(16, 4, 16, 4).any(axis=(1, 3))
     centre = (dist <= 0.5).reshape(16, 4, 16, 4).any(axis=(1, 3))
     assert cells_seen.any() and not (cells_seen & ~allowed).any() and not (centre & ~cells_seen).any()
@@ -252,12 +262,33 @@ def _wait_status(page, selector: str, text: str, timeout: int = 60_000) -> None:
     )
 
 
+def _select(page, selector: str, name: str) -> None:
+    """Pick ``name`` in the dropdown ``selector``: click its option in the list the input controls (several
+    option lists may be open at once)."""
+    box = page.locator(f"{selector} input")
+    box.click()
+    listbox = box.get_attribute("aria-controls")
+    page.locator(f"[id='{listbox}'] [role=option][aria-label='{name}']").click()
+    page.wait_for_function(f"() => document.querySelector('{selector} input').value === {name!r}")
+    page.wait_for_timeout(300)  # the model's own controls update
+
+
+def _run_and_wait(page, button: str, status: str) -> None:
+    """Click ``button`` and wait for a new final readout in ``status`` (the old one may still be there)."""
+    before = page.locator(status).inner_text()
+    page.click(button)
+    page.wait_for_function(
+        f"() => {{ const t = document.querySelector('{status}').innerText; return t !== {before!r} && "
+        "t.includes('network calls ·'); }",
+        timeout=60_000,
+    )
+
+
 def test_compare_streams_ggm_and_md4_side_by_side(page):
     page.get_by_role("tab", name="Text").click()
     page.fill("#text-input textarea", "Emma,[6]rich,[4]end.")  # no space at the seams: MD4's clamping is exact
     page.click("#text-compare")
-    page.locator("#text-compare-model-1 input").click()
-    page.get_by_role("option", name="md4_text").click()
+    _select(page, "#text-compare-model-1", "md4_text")
     page.click("#text-compare-infill")
     _wait_status(page, "#text-compare-readout-0", "seed")
     _wait_status(page, "#text-compare-readout-1", "seed")
@@ -273,8 +304,7 @@ def test_compare_streams_ggm_and_md4_side_by_side(page):
 
 def test_belief_overlay_follows_the_scrubbed_frame(page):
     page.get_by_role("tab", name="Text").click()
-    page.click("#text-generate")
-    _wait_status(page, "#text-status", "network calls ·")
+    _run_and_wait(page, "#text-generate", "#text-status")
     page.locator("#text-belief input").check()
     _wait_status(page, "#text-frame-info", "believes")
     shades = "els => els.map(e => getComputedStyle(e).backgroundColor).join('|')"
@@ -308,3 +338,64 @@ def test_noise_it_dissolves_a_face_and_brings_one_back(page):
     # frame 0 is the input itself (its VQ reconstruction), the last frame a new sample
     assert start.shape == final.shape == (256, 256, 3) and np.abs(start.astype(int) - final.astype(int)).mean() > 1
     page.screenshot(path=str(SHOTS / "faces_noise_it.png"), full_page=True)
+
+
+def _choose_face_model(page, name: str) -> None:
+    page.get_by_role("tab", name="Faces").click()
+    advanced = page.locator("#face-advanced")
+    if not page.locator("#face-model").is_visible():
+        advanced.click()
+    _select(page, "#face-model", name)
+    page.wait_for_timeout(500)
+
+
+def test_face_compare_ggm_and_md4_in_the_browser(page):
+    page.get_by_role("tab", name="Faces").click()
+    page.click("#face-compare")
+    for i, name in enumerate(["faces", "md4_faces", "blackout"]):
+        _select(page, f"#face-compare-model-{i}", name)
+    box = page.locator("#face-compare-budget-2 input[type=number]")
+    box.fill("8")
+    box.press("Enter")
+    page.click("#face-compare-generate")
+    for i in range(3):
+        _wait_status(page, f"#face-compare-readout-{i}", "seed")
+    readouts = [page.locator(f"#face-compare-readout-{i}").inner_text() for i in range(3)]
+    assert readouts[0].startswith("faces ·") and readouts[1].startswith("md4_faces ·")
+    assert readouts[2].startswith("blackout ·") and "8 network calls" in readouts[2]
+    assert len({r.split("seed ")[-1] for r in readouts}) == 1
+    page.locator("#face-compare").screenshot(path=str(SHOTS / "faces_compare.png"))
+
+
+def test_blackout_grows_from_black_and_repaints_only_brushed_pixels(browser, url):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # a fresh visit: no settings left by others
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#text-input textarea", timeout=60_000)
+    _choose_face_model(page, "blackout")
+    steps = page.locator("#face-steps input[type=number]")
+    steps.fill("10")
+    steps.press("Enter")
+    _run_and_wait(page, "#face-generate", "#face-status")
+    assert "10 network calls" in page.locator("#face-status").inner_text()
+    slider = page.locator("#face-scrub input[type=number]")
+    slider.fill("0")
+    slider.press("Enter")
+    _wait_status(page, "#face-frame-info", "Frame 0 ")
+    page.wait_for_timeout(500)
+    assert _fetch_png(page, "#face-result img").max() == 0  # the run starts from a black image
+    page.locator("#face-gallery img").nth(2).click()
+    _wait_status(page, "#face-status", "Example loaded")
+    canvas = page.locator("#face-editor canvas").first
+    example = _example(2)
+    left, top, size = _wait_for_editor_image(page, canvas, example)
+    _stroke(page, left, top, size)
+    page.wait_for_timeout(2000)  # the editor uploads its layer
+    _run_and_wait(page, "#face-infill", "#face-status")
+    assert "pixels, not token cells" in page.locator("#face-status").inner_text()
+    page.wait_for_timeout(1000)
+    result = _fetch_png(page, "#face-result img")[::4, ::4]
+    changed = (result != example).any(-1)
+    assert changed.any(), "the brushed pixels should be repainted"
+    assert not (changed & (_stroke_distance() > 3.5 + 2)).any(), "pixels away from the stroke must not change"
+    page.screenshot(path=str(SHOTS / "faces_blackout_repaint.png"), full_page=True)
+    page.close()
