@@ -232,3 +232,16 @@ def test_a_tiny_blackout_run_trains_exports_and_samples(tmp_path, monkeypatch):
     assert model.family == "blackout" and (out / "samples" / "step_000006.png").is_file()
     tokens = model.generate_tokens(1, seed=0, steps=3)
     assert tokens.shape == (1, 64 * 64 * 3) and int(tokens.max()) <= 255
+
+
+def test_resume_refuses_another_architecture_and_reports_changed_settings(corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    cfg, _ = load_config(tiny_args(corpus, out, "--max-steps", "4", "--checkpoint-every", "2"))
+    train(cfg)
+    bigger, resume = load_config(tiny_args(corpus, out, "--max-steps", "6", "--d-model", "64", "--resume"))
+    with pytest.raises(SystemExit, match=r"d_model 32 → 64.*new --out-dir"):
+        train(bigger, resume)
+    longer, resume = load_config(tiny_args(corpus, out, "--max-steps", "6", "--resume"))
+    assert train(longer, resume)["step"] == 6
+    assert "resuming with changed settings: max_steps 4 → 6" in capsys.readouterr().out

@@ -62,6 +62,20 @@ def validation_loss(model, batches: list[torch.Tensor], device: torch.device, au
     return total / count
 
 
+# The fields that shape the network, the process or the data: a resumed run must keep them.
+ARCHITECTURE = ("dataset", "corpus", "faces", "vq_dir", "vocab_size", "seq_len", "family", "denoiser", "d_model",
+                "n_layers", "n_heads", "mlp_ratio", "widths", "sweeps", "survival", "eps", "noise")  # fmt: skip
+
+
+def config_changes(saved: Path, cfg: TrainConfig) -> dict:
+    """Fields whose value differs from the run's saved ``config.json``: {name: (saved, now)}."""
+    if not saved.is_file():
+        return {}
+    before = json.loads(saved.read_text())
+    now = cfg.to_dict()
+    return {k: (before[k], now[k]) for k in now if k in before and before[k] != now[k]}
+
+
 def all_finite(tensors) -> bool:
     return all(bool(torch.isfinite(t).all()) for t in tensors if t.is_floating_point())
 
@@ -122,6 +136,15 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             raise SystemExit(
                 f"--resume: {state_path} does not exist (no checkpoint written yet); start without --resume"
             )
+        changed = config_changes(out / "config.json", cfg)
+        if fixed := {k: v for k, v in changed.items() if k in ARCHITECTURE}:
+            raise SystemExit(
+                f"--resume: the run in {out} was trained with a different model or data: "
+                + ", ".join(f"{k} {old!r} → {new!r}" for k, (old, new) in fixed.items())
+                + ". Resume with the same values, or train into a new --out-dir."
+            )
+        if changed and main_process:
+            print("resuming with changed settings: " + ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in changed.items()))
         record = load_state(state_path, model.network, average, optimizer, rngs)
         if main_process:
             print(f"resumed from {state_path} at step {record['step']}")
