@@ -1,4 +1,5 @@
-"""Atomic file writes: a temporary file beside the target, then ``os.replace``."""
+"""Atomic file writes: a temporary file beside the target, flushed to disk, then ``os.replace`` (and the
+folder's entry flushed too), so a crash leaves either the old file or the new one, never a mix."""
 
 import os
 import tempfile
@@ -20,10 +21,28 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fsync(path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files an interrupted :func:`atomic_write` left in ``folder``; returns them."""
+    stale = sorted(Path(folder).glob(".*.tmp")) if Path(folder).is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

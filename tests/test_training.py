@@ -245,3 +245,22 @@ def test_resume_refuses_another_architecture_and_reports_changed_settings(corpus
     longer, resume = load_config(tiny_args(corpus, out, "--max-steps", "6", "--resume"))
     assert train(longer, resume)["step"] == 6
     assert "resuming with changed settings: max_steps 4 → 6" in capsys.readouterr().out
+
+
+def test_a_truncated_state_falls_back_to_the_one_before_and_stale_temporaries_go(corpus, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    cfg, _ = load_config(tiny_args(corpus, out, "--max-steps", "4", "--checkpoint-every", "2"))
+    train(cfg)
+    state = out / "checkpoint" / "state.safetensors"
+    previous = out / "checkpoint" / "state.previous.safetensors"
+    assert previous.is_file()  # the step-2 state, kept when step 4 was written
+    state.write_bytes(state.read_bytes()[:1000])  # a truncated copy
+    stale = out / "checkpoint" / ".state.safetensors.abc123.tmp"
+    stale.write_bytes(b"half a file")
+    resumed, resume = load_config(tiny_args(corpus, out, "--max-steps", "6", "--checkpoint-every", "2", "--resume"))
+    record = train(resumed, resume)
+    printed = capsys.readouterr().out
+    assert "cannot be read" in printed and "resuming from the checkpoint before it" in printed
+    assert f"removed {stale}" in printed and not stale.exists()
+    assert record["step"] == 6  # from step 2, the previous state

@@ -18,11 +18,12 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
+from ggm_core.atomic import remove_stale_temporaries
 from training.config import TrainConfig, load_config
 from training.data import load_data
 from training.families import build_model
 from training.plots import plot_loss_curve, write_samples
-from training.train_state import STATE_FILE, load_state, save_state
+from training.train_state import PREVIOUS_FILE, STATE_FILE, load_state, save_state
 from training.weight_average import WeightAverage
 
 DIVERGENCE_FACTOR = 100  # a loss this many times its first value gets a warning
@@ -131,8 +132,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     }
     state_path = out / "checkpoint" / STATE_FILE
     record = {"step": 0, "train_loss": [], "val_loss": [], "wall_seconds": 0.0, "positions_seen": 0, "sync_checks": 0}
+    for folder in (out / "checkpoint", out / "model"):
+        for stale in remove_stale_temporaries(folder):
+            print(f"removed {stale}, left by an interrupted write")
     if resume:
-        if not state_path.is_file():
+        if not state_path.is_file() and not state_path.with_name(PREVIOUS_FILE).is_file():
             raise SystemExit(
                 f"--resume: {state_path} does not exist (no checkpoint written yet); start without --resume"
             )

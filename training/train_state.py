@@ -3,15 +3,18 @@ JSON record; the record is also written beside it as ``record.json`` so a run ca
 its (large) state file."""
 
 import json
+import os
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open
 
 from ggm_core.atomic import atomic_save_safetensors, atomic_write_bytes
 from training.weight_average import WeightAverage
 
 STATE_FILE = "state.safetensors"
+PREVIOUS_FILE = "state.previous.safetensors"  # the checkpoint before the last: the fallback if that one is bad
 RECORD_FILE = "record.json"
 
 
@@ -32,6 +35,8 @@ def save_state(
     for name, generator in rngs.items():
         tensors[f"rng.{name}"] = generator.get_state()
     state_record = {**record, "param_groups": opt["param_groups"], "ema_updates": average.updates}
+    if path.is_file():  # keep the last good state until the new one is complete
+        os.replace(path, path.with_name(PREVIOUS_FILE))
     atomic_save_safetensors(tensors, path, metadata={"record": json.dumps(state_record)})
     atomic_write_bytes(path.parent / RECORD_FILE, json.dumps(record).encode())  # after the state it describes
 
@@ -50,10 +55,23 @@ def training_record(state_dir: Path) -> dict:
 def load_state(
     path: Path, model: torch.nn.Module, average: WeightAverage, optimizer: torch.optim.Optimizer, rngs: dict
 ) -> dict:
-    """Restore everything saved by :func:`save_state` and return the JSON record.
+    """Restore everything saved by :func:`save_state` and return the JSON record; if the state at ``path`` is
+    missing or unreadable (a kill while it was renamed, a truncated copy), the previous one is used, with a
+    message.
 
     A checkpoint written before weight averaging existed starts the average from its weights.
     """
+    previous = path.with_name(PREVIOUS_FILE)
+    try:
+        return _load_state(path, model, average, optimizer, rngs)
+    except (OSError, SafetensorError, ValueError, KeyError) as err:
+        if not previous.is_file():
+            raise SystemExit(f"{path}: cannot be read ({err}) and there is no {PREVIOUS_FILE} to fall back to") from err
+        print(f"{path}: cannot be read ({err}); resuming from the checkpoint before it, {previous}")
+        return _load_state(previous, model, average, optimizer, rngs)
+
+
+def _load_state(path, model, average, optimizer, rngs) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no training checkpoint to resume from")
     with safe_open(path, "pt") as fh:
