@@ -12,13 +12,13 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors.torch import load_file, safe_open
 
 from ggm_core.blackout import BlackoutModel
 from ggm_core.family import GenerativeModel
 from ggm_core.md4 import MaskedDiffusionModel
 from ggm_core.model import GlauberModel
-from ggm_core.saving import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, save_model
+from ggm_core.saving import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, config_digest, save_model
 
 __all__ = [
     "CONFIG_FILE",
@@ -118,6 +118,8 @@ def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> 
         raise CheckpointError(weights_path, "missing")
     try:
         state = load_file(weights_path)
+        with safe_open(weights_path, "pt") as fh:
+            digest = (fh.metadata() or {}).get("config_sha256")
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(weights_path, f"corrupt or not a safetensors file ({err})") from err
     expected = denoiser.state_dict()
@@ -135,6 +137,11 @@ def load_model(path_or_repo: str | Path, device: str | torch.device = "cpu") -> 
                 weights_path,
                 f"tensor {name!r} has shape {tuple(tensor.shape)}, config.json implies {tuple(expected[name].shape)}",
             )
+    family_part = {k: v for k, v in config.items() if k not in ("format_version", "family", "tokenizer", "metadata")}
+    if digest is not None and digest != config_digest(family_part):  # checkpoints before the digest have none
+        raise CheckpointError(
+            config_path, f"was edited after {WEIGHTS_FILE} was written (the sizes, schedule or noise differ)"
+        )
     denoiser.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
     denoiser.to(device).eval()
     return model

@@ -47,4 +47,8 @@ class NoiseDistribution:
 
     @classmethod
     def from_dict(cls, d: dict) -> "NoiseDistribution":
-        return cls(torch.tensor(d["probs"], dtype=torch.float64), kind=d.get("kind", "custom"))
+        """From :meth:`to_dict`; the probabilities must already sum to 1 (a checkpoint is not silently renormalised)."""
+        probs = torch.tensor(d["probs"], dtype=torch.float64)
+        if abs(float(probs.sum()) - 1.0) > 1e-6:
+            raise ValueError(f"noise probabilities sum to {float(probs.sum()):.6g}, not 1")
+        return cls(probs, kind=d.get("kind", "custom"))

@@ -123,3 +123,35 @@ def test_hub_ids_fail_clearly_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(CheckpointError, match="Hugging Face Hub"):
         load_model("nobody-here/no-such-ggm-model")
+
+
+def test_an_edited_config_is_caught_and_unnormalised_noise_refused(tmp_path):
+    folder = save_model(tiny_model(), tmp_path / "m")
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    config["denoiser"]["n_heads"] = 1  # same weight shapes, another network
+    (folder / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="edited after"):
+        load_model(folder)
+    config["denoiser"]["n_heads"] = tiny_model().denoiser.config.n_heads
+    config["noise"]["probs"] = [2 * p for p in config["noise"]["probs"]]
+    (folder / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="sum to 2"):
+        load_model(folder)
+
+
+def test_the_model_folder_is_replaced_whole(tmp_path):
+    from ggm_core.saving import replace_model_folder
+
+    folder = replace_model_folder(tiny_model(), tmp_path / "model")
+    (folder / "stale.txt").write_text("from the previous export")
+    replace_model_folder(tiny_model(), folder)
+    assert not (folder / "stale.txt").exists() and load_model(folder) is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_the_shipped_checkpoints_still_load():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "assets"
+    for name in ("text_austen", "faces"):
+        assert load_model(root / name).family == "ggm"

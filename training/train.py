@@ -19,6 +19,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ggm_core.atomic import remove_stale_temporaries
+from ggm_core.saving import replace_model_folder
 from training.config import TrainConfig, load_config
 from training.data import load_data
 from training.families import build_model
@@ -171,7 +172,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         if main_process:
             save_state(state_path, model.network, average, optimizer, rngs, record)
             with average.applied(model.network):
-                model.save(out / "model", dtype=getattr(torch, cfg.export_dtype))
+                replace_model_folder(model, out / "model", getattr(torch, cfg.export_dtype))
             plot_loss_curve(record, out / "loss_curve.png")
 
     if main_process:
