@@ -57,14 +57,14 @@ footer { display: none !important; }
 
 def run_outputs(view, prefix: str, label: str, extra=()) -> RunOutputs:
     """Status, the scrubber with its belief toggle, the download button and the frame line, under ``view``."""
-    status = gr.Markdown("", elem_id=f"{prefix}-status")
+    status = gr.Markdown("", label="Status", elem_id=f"{prefix}-status")
     with gr.Row(equal_height=True):
         scrub = gr.Slider(
             0, 1, value=0, step=1, label="Scrub through the run", visible=False, scale=4, elem_id=f"{prefix}-scrub"
         )
         belief = gr.Checkbox(False, label="Show what the model believes", scale=1, elem_id=f"{prefix}-belief")
         download = gr.DownloadButton(label, visible=False, scale=1, elem_id=f"{prefix}-dl")
-    frame_info = gr.Markdown("", elem_id=f"{prefix}-frame-info")
+    frame_info = gr.Markdown("", label="Frame", elem_id=f"{prefix}-frame-info")
     return RunOutputs(view, status, scrub, download, frame_info, belief, list(extra))
 
 

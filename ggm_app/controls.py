@@ -67,9 +67,9 @@ def seed_box(prefix: str) -> gr.Number:
         seed = gr.Number(
             value=0,
             precision=0,
-            minimum=0,
             label="Seed",
-            info="A run uses this seed, then moves it on by one, so the next click draws a new sample.",
+            info="A run uses this seed (a whole number below 2^53, so it can be typed back), then moves it on by "
+            "one, so the next click draws a new sample.",
             scale=3,
             elem_id=f"{prefix}-seed",
         )
@@ -363,7 +363,9 @@ def compare_columns(prefix: str, slot: ModelSlot, count: int, make_view: Callabl
                               elem_id=f"{prefix}-compare-budget-{i}")
                 )  # fmt: skip
                 parts.views.append(make_view(f"{prefix}-compare-view-{i}"))
-                parts.readouts.append(gr.Markdown("", elem_id=f"{prefix}-compare-readout-{i}"))
+                parts.readouts.append(
+                    gr.Markdown("", label=f"Readout {i + 1}", elem_id=f"{prefix}-compare-readout-{i}")
+                )
     return parts
 
 

@@ -19,13 +19,14 @@ from ggm_core.events import SamplerEvent
 
 # Token states, shown with the Okabe-Ito palette (colour-blind safe; the four differ in lightness too).
 NOISE, CHANGED, SETTLED, KNOWN = 0, 1, 2, 3
-MAX_SEED = 2**63
+MAX_SEED = 2**53  # integers below this survive a browser's number box exactly
 
 
 # ---------------------------------------------------------------------------------------------- settings
 def clean_seed(value) -> int:
-    """A seed from the seed box or the API (None, floats, negatives, junk → a valid seed; junk → 0)."""
-    for cast in (int, lambda v: int(float(v))):  # int first: float(2**63 - 1) would round
+    """A seed from the seed box or the API (None, floats, negatives, junk → a valid seed; junk → 0): the
+    absolute value modulo 2^53, so the readout names a seed that can be typed back."""
+    for cast in (int, lambda v: int(float(v))):  # int first: float of a large int would round
         try:
             return abs(cast(value)) % MAX_SEED
         except (TypeError, ValueError, OverflowError):

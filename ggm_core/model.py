@@ -66,7 +66,7 @@ class GlauberModel(GenerativeModel):
         trained = self.schedule.sweeps
         return (
             Knob("sweeps", "Sweeps (the trained number is exact)", 1, max(8, 2 * trained), trained,
-                 "{value} sweeps instead of the trained {exact}"),
+                 "{value} sweep(s) instead of the trained {exact}"),
             Knob("positions_per_call", "Positions per network call (1 = exact)", 1,
                  min(MAX_POSITIONS_PER_CALL, self.seq_len), 1, "{value} positions per network call"),
         )  # fmt: skip

@@ -368,3 +368,11 @@ def test_launch_settings(monkeypatch):
     monkeypatch.setenv("SYSTEM", "spaces")
     kw = app.launch_kwargs()
     assert kw["server_name"] == "0.0.0.0" and kw["server_port"] == 7860 and kw["max_file_size"]
+
+
+def test_any_seed_is_cleaned_into_one_that_can_be_typed_back(client):
+    for given, used in ((-5, 5), (2**70 + 3, 3)):
+        _, final = _run(client, "/generate_text", model="text", **(ADVANCED_FAST | {"seed": given}))
+        assert final[1].split("seed ")[-1].split()[0] == str(used)
+    names = [o["label"] for o in client.view_api(return_format="dict")["named_endpoints"]["/generate_text"]["returns"]]
+    assert "Status" in names and not any(n.startswith("value_") for n in names), names

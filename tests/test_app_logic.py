@@ -21,6 +21,7 @@ from ggm_app.session import (
     RunSettings,
     StateTracker,
     Trajectory,
+    clean_seed,
     next_seed,
     readout,
 )
@@ -249,7 +250,7 @@ def test_run_settings_exactness(text_model):
 def test_next_seed_moves_on_by_one_from_any_input():
     assert next_seed(0) == 1 and next_seed(41.0) == 42 and next_seed("9") == 10
     assert next_seed(None) == 1 and next_seed("junk") == 1 and next_seed(-5) == 6 and next_seed(float("inf")) == 1
-    assert next_seed(2**63 - 1) == 0
+    assert next_seed(2**53 - 1) == 0 and clean_seed(2**70 + 5) == 5 and clean_seed(-7) == 7  # typed back exactly
 
 
 def test_frame_pacer_gives_enough_frames_on_a_fast_run():
