@@ -104,7 +104,7 @@ def advanced_panel(prefix: str, slot: ModelSlot) -> Advanced:
                 name: gr.Slider(
                     k.minimum,
                     k.maximum,
-                    value=k.exact,
+                    value=k.start,
                     step=1,
                     label=k.label,
                     visible=name in own,
@@ -291,8 +291,9 @@ class TabController:
         )
         shown = [self.out.view, self.out.frame_info]
         inputs = [self.out.scrub, self.session, self.out.belief]
-        self.out.scrub.input(self.show_frame, inputs, shown, api_name=f"scrub_{prefix}", show_progress="hidden")
-        self.out.belief.input(self.show_frame, inputs, shown, api_name=f"belief_{prefix}", show_progress="hidden")
+        common = {"show_progress": "hidden", "concurrency_id": "sampler"}  # a belief read waits for a running sampler
+        self.out.scrub.input(self.show_frame, inputs, shown, api_name=f"scrub_{prefix}", **common)
+        self.out.belief.input(self.show_frame, inputs, shown, api_name=f"belief_{prefix}", **common)
         seed = self.advanced.seed
         for event in self.events:
             event.then(next_seed, seed, seed, api_name=False, queue=False, show_progress="hidden")

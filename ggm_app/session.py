@@ -126,10 +126,12 @@ class Trajectory:
     extra: dict = field(default_factory=dict)  # what rendering needs (known mask, original image, …)
 
     def add(self, tokens: np.ndarray, states: np.ndarray, nfe: int, sweep: int = 0) -> None:
-        self.tokens.append(np.asarray(tokens, dtype=np.int32))
+        """One frame; ``tokens`` last, since ``len`` counts them: a reader in another thread (Stop's export)
+        never sees a frame without its states."""
         self.states.append(np.asarray(states, dtype=np.int8))
         self.nfe.append(int(nfe))
         self.sweeps.append(int(sweep))
+        self.tokens.append(np.asarray(tokens, dtype=np.int32))
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -274,6 +276,13 @@ class RunSession:
         """Advance the run one network call at a time, recording each event; ends on Stop or at the end.
 
         A "noise it" run first yields the forward process's steps (no network calls)."""
+        try:
+            yield from self._run_events()
+        finally:  # a run that ends any other way (an error, a closed stream) is not left "running"
+            if not self.finished:
+                self.stopped = True
+
+    def _run_events(self) -> Iterator[SamplerEvent]:
         if self._forward is not None:
             yield from self._forward_events()
         stream = self.model.sample(**self._kwargs)

@@ -1,7 +1,8 @@
 """Known positions (infilling), shared by every family's sampler: the mask, writing the known tokens, and
 restricting the tokens a free position may take (a gap's first token keeping the space typed before it).
 
-Each sampler clamps: known positions are written once onto its starting canvas and never redrawn. For
+The GGM and MD4 samplers clamp: known positions are written once onto the starting canvas and never
+redrawn. (Blackout instead writes its known pixels' own forward path back after every step.) For
 MD4 this is exact (a masked model's context is clean by construction); for GGM it is not (docs/math.md,
 "Infilling").
 """

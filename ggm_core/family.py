@@ -3,8 +3,8 @@ the training loop and the checkpoint code talk to, so none of them needs to know
 
 A family has its own sampler settings (``knobs``: GGM's sweeps and positions per call, MD4's step grid),
 each with the value at which its chain is exact; a network-call budget maps to knob values
-(``knobs_for_budget``); every sampler yields the same event stream (``ggm_core.events``) and clamps
-known positions with the same helper (``ggm_core.clamp``).
+(``knobs_for_budget``); every sampler yields the same event stream (``ggm_core.events``); the token
+samplers clamp known positions with one helper (``ggm_core.clamp``).
 """
 
 import math

@@ -87,8 +87,9 @@ class GlauberModel(GenerativeModel):
         """The trained sweeps and the fewest positions per call whose run fits ``calls``.
 
         A sweep costs the denoiser's per-sweep overhead (the two-sided one encodes the right-hand context
-        once) plus ceil(n_free / positions_per_call) calls; a budget below one call per sweep gets one
-        group of all the free positions per sweep.
+        once) plus ceil(n_free / positions_per_call) calls; a budget below sweeps × (overhead + 1), the
+        cheapest run, gets that run (one group of all the free positions per sweep). The value may exceed
+        the UI slider's range.
         """
         knobs = self.exact_knobs()
         if calls is None or n_free == 0:

@@ -46,6 +46,11 @@ def replace_model_folder(model, folder: str | Path, dtype: torch.dtype = torch.f
     export or the new one whole, never weights of one step with the config of another."""
     folder = Path(folder)
     fresh, old = folder.with_name(folder.name + ".new"), folder.with_name(folder.name + ".old")
+    if not folder.exists():  # killed between the two renames last time: put the complete export back
+        for candidate in (fresh, old):
+            if (candidate / CONFIG_FILE).is_file():
+                os.replace(candidate, folder)
+                break
     for leftover in (fresh, old):
         shutil.rmtree(leftover, ignore_errors=True)
     model.save(fresh, dtype)  # any family's (and the judge's) own save

@@ -372,7 +372,7 @@ def test_blackout_grows_from_black_and_repaints_only_brushed_pixels(browser, url
     page.goto(url, wait_until="load")
     page.wait_for_selector("#text-input textarea", timeout=60_000)
     _choose_face_model(page, "blackout")
-    steps = page.locator("#face-steps input[type=number]")
+    steps = page.locator("#face-bridge-steps input[type=number]")
     steps.fill("10")
     steps.press("Enter")
     _run_and_wait(page, "#face-generate", "#face-status")

@@ -337,19 +337,18 @@ def test_face_compare_ggm_and_md4(client):
 
 def test_blackout_grows_a_face_and_repaints_only_the_brushed_pixels(client, face, tmp_path):
     image, path = face
-    _, final = _run(client, "/generate_face", None, model="blackout", steps=12, seed=0)
+    _, final = _run(client, "/generate_face", None, model="blackout", bridge_steps=12, seed=0)
     assert "12 network calls" in final[2] and "12 of the 1000 trained steps" in final[2]
     layer = _layer(tmp_path, 64, (20, 30, 10, 50))
-    _, final = _run(client, "/infill_face", _editor(path, layer), model="blackout", steps=12, seed=0)
+    _, final = _run(client, "/infill_face", _editor(path, layer), model="blackout", bridge_steps=12, seed=0)
     assert "pixels, not token cells" in final[2]
     result = np.asarray(Image.open(final[1]).convert("RGB"))[::4, ::4]
     outside = np.ones((64, 64), bool)
     outside[20:30, 10:50] = False
     assert np.array_equal(result[outside], image[outside])
-    _, final = _run(client, "/generate_face", None, model="blackout", steps=0, seed=0)  # MD4's 0 means exact
-    assert "0 is outside this model's range 1–1000; used 1" in final[2] and "1 network calls" in final[2]
-    with pytest.raises(Exception, match="greater than maximum value 1000"):  # beyond every model's range
-        client.predict(None, model="blackout", steps=2000, api_name="/generate_face")
+    for bad, message in ((0, "less than minimum value 1"), (2000, "greater than maximum value 1000")):
+        with pytest.raises(Exception, match=message):  # a budget of 0 or beyond the schedule is refused
+            client.predict(None, model="blackout", bridge_steps=bad, api_name="/generate_face")
 
 
 # ---------------------------------------------------------------------------------------------- missing models

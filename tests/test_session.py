@@ -161,7 +161,7 @@ def test_face_views_and_plans(models):
 
 def test_blackout_grows_a_face_from_black_and_repaints_only_brushed_pixels(models):
     model = models["blackout"]
-    settings = RunSettings.clean(model, {"steps": 8}, 0.5, 0.5, 0)  # temperature and top-p do not apply
+    settings = RunSettings.clean(model, {"bridge_steps": 8}, 0.5, 0.5, 0)  # temperature and top-p do not apply
     assert settings.temperature == 1.0 and settings.top_p == 1.0
     session = RunSession(model, "blackout", settings)
     frames = list(session.frames())

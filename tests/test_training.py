@@ -230,7 +230,7 @@ def test_a_tiny_blackout_run_trains_exports_and_samples(tmp_path, monkeypatch):
     assert record["step"] == 6 and all(math.isfinite(v) for _, v in record["val_loss"])
     model = load_model(out / "model")
     assert model.family == "blackout" and (out / "samples" / "step_000006.png").is_file()
-    tokens = model.generate_tokens(1, seed=0, steps=3)
+    tokens = model.generate_tokens(1, seed=0, bridge_steps=3)
     assert tokens.shape == (1, 64 * 64 * 3) and int(tokens.max()) <= 255
 
 
@@ -264,3 +264,18 @@ def test_a_truncated_state_falls_back_to_the_one_before_and_stale_temporaries_go
     assert "cannot be read" in printed and "resuming from the checkpoint before it" in printed
     assert f"removed {stale}" in printed and not stale.exists()
     assert record["step"] == 6  # from step 2, the previous state
+    assert (out / "checkpoint" / "state.unreadable.safetensors").is_file()  # kept aside, not rotated over a good one
+
+
+def test_an_export_killed_between_its_renames_is_recovered(tmp_path):
+    from ggm_core import GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
+    from ggm_core.denoisers import TwoSidedDenoiser
+    from ggm_core.saving import replace_model_folder
+
+    model = GlauberModel(
+        TwoSidedDenoiser(TransformerConfig(8, 4, 16, 1, 2)), GlauberSchedule(4, 2), NoiseDistribution.uniform(8)
+    )
+    folder = replace_model_folder(model, tmp_path / "model")
+    folder.rename(tmp_path / "model.old")  # the kill: the old export moved aside, the new one not yet in place
+    replace_model_folder(model, folder)
+    assert load_model(folder) is not None and sorted(p.name for p in tmp_path.iterdir()) == ["model"]

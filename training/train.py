@@ -27,7 +27,7 @@ from training.plots import plot_loss_curve, write_samples
 from training.train_state import PREVIOUS_FILE, STATE_FILE, load_state, save_state
 from training.weight_average import WeightAverage
 
-DIVERGENCE_FACTOR = 100  # a loss this many times its first value gets a warning
+DIVERGENCE_FACTOR = 100  # a loss risen by this many times the size of its first value gets a warning
 
 
 class Objective(nn.Module):
@@ -204,11 +204,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         if not torch.isfinite(grad_norm):  # a finite loss can still have NaN gradients: do not step on them
             raise SystemExit(stop_message(f"the gradients became non-finite at step {step}", state_path))
         first_loss = first_loss if first_loss is not None else loss.item()
-        if not warned and loss.item() > DIVERGENCE_FACTOR * first_loss and main_process:
+        if not warned and loss.item() - first_loss > DIVERGENCE_FACTOR * abs(first_loss) and main_process:
             warned = True
             bar.write(
-                f"warning: the loss {loss.item():.3g} at step {step} is over {DIVERGENCE_FACTOR}× its first value "
-                f"{first_loss:.3g}: training is diverging (try a lower --lr)"
+                f"warning: the loss {loss.item():.3g} at step {step} has risen by over {DIVERGENCE_FACTOR}× the size "
+                f"of its first value {first_loss:.3g}: training is diverging (try a lower --lr)"
             )
         optimizer.step()
         average.update(model.network)

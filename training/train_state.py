@@ -15,6 +15,7 @@ from training.weight_average import WeightAverage
 
 STATE_FILE = "state.safetensors"
 PREVIOUS_FILE = "state.previous.safetensors"  # the checkpoint before the last: the fallback if that one is bad
+CORRUPT_FILE = "state.unreadable.safetensors"  # an unreadable state, kept aside for inspection
 RECORD_FILE = "record.json"
 
 
@@ -67,8 +68,12 @@ def load_state(
     except (OSError, SafetensorError, ValueError, KeyError) as err:
         if not previous.is_file():
             raise SystemExit(f"{path}: cannot be read ({err}) and there is no {PREVIOUS_FILE} to fall back to") from err
+        if path.exists():  # aside, so the next checkpoint does not rotate it over the good previous one
+            os.replace(path, path.with_name(CORRUPT_FILE))
         print(f"{path}: cannot be read ({err}); resuming from the checkpoint before it, {previous}")
-        return _load_state(previous, model, average, optimizer, rngs)
+        record = _load_state(previous, model, average, optimizer, rngs)
+        os.replace(previous, path)  # it is the latest good state now
+        return record
 
 
 def _load_state(path, model, average, optimizer, rngs) -> dict:

@@ -60,7 +60,7 @@ class BlackoutModel(GenerativeModel):
     def knobs(self) -> tuple[Knob, ...]:
         T = self.schedule.steps
         return (
-            Knob("steps", f"Steps of the {T}-step grid (more is closer to exact)", 1, T, T,
+            Knob("bridge_steps", f"Bridge steps of the {T}-step grid (more is closer to exact)", 1, T, T,
                  "{value} of the {exact} trained steps", default=min(DEFAULT_STEPS, T)),
         )  # fmt: skip
 
@@ -76,7 +76,7 @@ class BlackoutModel(GenerativeModel):
         seed: int = 0,
         known_tokens=None,
         known=None,
-        steps: int | None = None,
+        bridge_steps: int | None = None,
         start: torch.Tensor | None = None,
         allowed=None,
         **unused,
@@ -95,7 +95,7 @@ class BlackoutModel(GenerativeModel):
             return self.unet(counts.to(device), p, torch.full((b,), k / T, device=device)).cpu()
 
         return sample_blackout(
-            predict, self.schedule, self.seq_len, batch_size=batch_size, steps=steps, known_counts=known_tokens,
+            predict, self.schedule, self.seq_len, batch_size=batch_size, steps=bridge_steps, known_counts=known_tokens,
             known=known, seed=seed, start=start,
         )  # fmt: skip
 
@@ -116,7 +116,7 @@ class BlackoutModel(GenerativeModel):
             yield SamplerEvent(x.clone(), tuple(positions.tolist()), old, x[:, positions], k, 0, 0, i, len(grid))
 
     def knobs_for_budget(self, calls: int | None, n_free: int) -> dict:
-        return {"steps": self.schedule.steps if calls is None else max(1, min(self.schedule.steps, calls))}
+        return {"bridge_steps": self.schedule.steps if calls is None else max(1, min(self.schedule.steps, calls))}
 
     def describe(self) -> str:
         c = self.unet.config

@@ -5,8 +5,8 @@ Binomial(n_0 − n_t, (p_j − p_k)/(1 − p_k)) units: each unit dead by t_k wa
 probability. n_0 is unknown; the network's ŷ ≈ E[n_0 − n_t | n_t] stands in for n_0 − n_t. The authors round
 ŷ to the nearest integer, which biases the birth rate (ŷ = 0.4 never gives a birth); here it is rounded
 stochastically (⌊ŷ⌋ + Bernoulli(ŷ − ⌊ŷ⌋)), so the expected births per step are ŷ·q and, as the steps shrink,
-the chain tends to the exact reverse birth process: exact in the limit of the trained 1000-step grid and
-beyond, an approximation at any finite budget (docs/math.md, "Blackout Diffusion").
+the chain tends to the exact reverse birth process: exact only in the limit of small steps, so an
+approximation at any budget, the trained 1000-step grid included (docs/math.md, "Blackout Diffusion").
 
 Inpainting: known pixels follow their own forward path (one draw of successive thinning from the given
 image at the sampler's times) and are written back after every reverse step: an approximation (the free

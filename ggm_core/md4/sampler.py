@@ -1,9 +1,9 @@
 """MD4's ancestral sampler (MD4 §3), as the event stream every family yields.
 
 From t to s < t each masked position is revealed with probability (α_s − α_t)/(1 − α_t) = (t − s)/t, its
-token drawn from p_θ(· | x_t). The exact posterior p(x_0^i | x_t) does not depend on t, so with exact
-predictions every grid, and the limit of one reveal per call in a uniformly random order, samples the
-data law exactly. Known positions are clamped, which is exact for a masked model (its context is clean).
+token drawn from p_θ(· | x_t). With exact predictions one reveal per call in a uniformly random order
+samples the data law exactly; a grid that reveals several tokens in one step draws them independently
+from their marginals, an approximation of their joint law. Known positions are clamped, which is exact for a masked model (its context is clean).
 """
 
 import math
