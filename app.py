@@ -24,6 +24,7 @@ from ggm_app.controls import RunOutputs, TabController, advanced_panel, compare_
 ROOT = Path(__file__).resolve().parent
 DEFAULT_TEXT_MODEL = "assets/text_austen"
 DEFAULT_FACE_MODEL = "assets/faces"
+DEFAULT_EXTRA_FACE_MODELS = ("assets/md4_faces",)  # loaded beside it when present, so Compare has two families
 SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
 MAX_FILE_SIZE = "10mb"
 IMAGE_TOKENIZERS = ("vq", "pixels")  # the faces tab: VQ codes (GGM, MD4) or raw pixels (Blackout)
@@ -291,7 +292,10 @@ def example_folders(face_specs: list[str]) -> list[Path]:
 def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
     """Load the checkpoints (once) and build the app, with the queue set for a 2-core machine."""
     text_specs, text_default = split_specs(text_specs, os.environ.get("GGM_TEXT_MODEL"), str(ROOT / DEFAULT_TEXT_MODEL))
-    face_specs, face_default = split_specs(face_specs, os.environ.get("GGM_FACE_MODEL"), str(ROOT / DEFAULT_FACE_MODEL))
+    extra = [str(ROOT / p) for p in DEFAULT_EXTRA_FACE_MODELS if (ROOT / p).is_dir()]
+    face_specs, face_default = split_specs(
+        face_specs, os.environ.get("GGM_FACE_MODEL"), [str(ROOT / DEFAULT_FACE_MODEL), *extra]
+    )
     text = load_slot(text_specs, "bpe", text_default)
     face = load_slot(face_specs, IMAGE_TOKENIZERS, face_default)
     for e in text.errors + face.errors:

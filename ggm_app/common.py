@@ -34,15 +34,15 @@ class ModelSlot:
         return name, self.models[name]
 
 
-def split_specs(values: list[str] | None, env_value: str | None, default: str) -> tuple[list[str], bool]:
-    """Checkpoint specs from command-line values, else the env var (comma-separated), else the default.
+def split_specs(values: list[str] | None, env_value: str | None, default: str | list[str]) -> tuple[list[str], bool]:
+    """Checkpoint specs from command-line values, else the env var (comma-separated), else the default(s).
 
     Returns (specs, is_default).
     """
     specs = [s.strip() for v in values or [] for s in v.split(",") if s.strip()]
     if not specs and env_value:
         specs = [s.strip() for s in env_value.split(",") if s.strip()]
-    return (specs, False) if specs else ([default], True)
+    return (specs, False) if specs else ([default] if isinstance(default, str) else list(default), True)
 
 
 def load_slot(specs: list[str], tokenizer_kind: str | tuple[str, ...], is_default: bool = False) -> ModelSlot:

@@ -423,6 +423,7 @@ def test_specs_from_flags_env_or_default():
     assert split_specs(["a,b", "c"], "env", "d") == (["a", "b", "c"], False)
     assert split_specs(None, "x, y", "d") == (["x", "y"], False)
     assert split_specs([], "", "d") == (["d"], True)
+    assert split_specs(None, None, ["d", "e"]) == (["d", "e"], True)
 
 
 def test_missing_default_is_reported_without_a_hub_lookup(tmp_path, monkeypatch):
