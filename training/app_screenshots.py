@@ -32,8 +32,11 @@ def set_number(page, selector: str, value) -> None:
 
 
 def pick(page, selector: str, option: str) -> None:
-    page.locator(f"{selector} input").click()
-    page.get_by_role("option", name=option).click()
+    """Choose ``option`` in the dropdown ``selector``, in the option list its input controls."""
+    box = page.locator(f"{selector} input")
+    box.click()
+    page.locator(f"[id='{box.get_attribute('aria-controls')}'] [role=option][aria-label='{option}']").click()
+    page.wait_for_timeout(300)
 
 
 def text_views(page, out: Path, names: list[str]) -> None:
