@@ -1,4 +1,4 @@
-"""The surface every model family offers (GGM with either denoiser, MD4): what the app, the benchmarks,
+"""The surface every model family offers (GGM with either denoiser, MD4, Blackout): what the app, the benchmarks,
 the training loop and the checkpoint code talk to, so none of them needs to know which family it holds.
 
 A family has its own sampler settings (``knobs``: GGM's sweeps and positions per call, MD4's step grid),
@@ -19,6 +19,16 @@ from torch import nn
 from ggm_core.events import SamplerEvent, run_to_end
 from ggm_core.flop_count import counting_flops
 from ggm_core.saving import save_model
+
+
+def network_section(config: dict, kind: str | None = None) -> tuple[str, dict]:
+    """The ``denoiser`` section of a family's config: its kind (which must be ``kind`` when given) and the
+    rest, the network's sizes."""
+    section = dict(config["denoiser"])
+    found = section.pop("kind")
+    if kind is not None and found != kind:
+        raise ValueError(f"denoiser kind {found!r} is not {kind!r}")
+    return found, section
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ class Knob:
 class GenerativeModel(ABC):
     """A trained model of one family with its tokenizer: train, sample, describe, save (ggm_core.checkpoint)."""
 
-    family: ClassVar[str]  # "ggm" or "md4", as checkpoints name it
+    family: ClassVar[str]  # "ggm", "md4" or "blackout", as checkpoints name it
     chain_name: ClassVar[str]  # what the exact sampler is called ("heat-bath chain")
     clamping: ClassVar[str | None]  # why clamping known positions is an approximation; None when it is exact
     tempered: ClassVar[bool] = True  # whether temperature and top-p apply to its draws

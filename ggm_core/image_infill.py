@@ -49,8 +49,3 @@ def compose(decoded: np.ndarray, original: np.ndarray | None, alpha: np.ndarray 
     out = np.clip(np.round(out), 0, 255).astype(np.uint8)
     out[alpha == 0] = original[alpha == 0]  # exactly the user's pixels
     return out
-
-
-def known_codes(cells: np.ndarray) -> np.ndarray:
-    """The sampler's ``known`` mask over raster-order codes: every cell not marked unknown."""
-    return ~cells.reshape(-1)

@@ -10,7 +10,7 @@ import torch
 from ggm_core.denoisers import Denoiser, build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import SamplerEvent
-from ggm_core.family import GenerativeModel, Knob
+from ggm_core.family import GenerativeModel, Knob, network_section
 from ggm_core.forward import noising_events
 from ggm_core.loss import classifier_logit
 from ggm_core.noise import NoiseDistribution
@@ -115,9 +115,8 @@ class GlauberModel(GenerativeModel):
 
     @classmethod
     def from_config(cls, config: dict, tokenizer, metadata: dict) -> "GlauberModel":
-        denoiser_cfg = dict(config["denoiser"])
-        kind = denoiser_cfg.pop("kind")
-        denoiser = build_denoiser(kind, TransformerConfig(**denoiser_cfg))
+        kind, sizes = network_section(config)
+        denoiser = build_denoiser(kind, TransformerConfig(**sizes))
         schedule = GlauberSchedule.from_dict(config["schedule"])
         noise = NoiseDistribution.from_dict(config["noise"])
         return cls(denoiser, schedule, noise, tokenizer, metadata)

@@ -18,7 +18,7 @@ from PIL import Image
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
 from ggm_core.events import run_to_end
-from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, known_codes, mask_to_cells
+from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, mask_to_cells
 from training.plots import image_grid
 from training.prepare_faces import prepare_faces
 from training.train_state import training_record
@@ -38,7 +38,7 @@ def infill_rows(model, faces: np.ndarray, seed: int) -> np.ndarray:
         pixels = np.zeros((64, 64), bool)
         pixels[y0:y1, x0:x1] = True
         cells = mask_to_cells(pixels, tokenizer.patch_size)
-        known = torch.from_numpy(known_codes(cells))
+        known = torch.from_numpy(tokenizer.known_from_cells(cells))
         masked = faces.copy()
         masked[:, cells_to_pixels(cells, tokenizer.patch_size)] = 128
         filled = []

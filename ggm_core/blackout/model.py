@@ -13,7 +13,7 @@ from ggm_core.blackout.network import PixelUNet, UNetConfig
 from ggm_core.blackout.sampler import sample_blackout
 from ggm_core.blackout.schedule import BlackoutSchedule
 from ggm_core.events import SamplerEvent
-from ggm_core.family import GenerativeModel, Knob
+from ggm_core.family import GenerativeModel, Knob, network_section
 
 DEFAULT_STEPS = 100  # the app's default budget: a tenth of the trained grid, about 2 s a face on one CPU thread
 
@@ -133,9 +133,6 @@ class BlackoutModel(GenerativeModel):
 
     @classmethod
     def from_config(cls, config: dict, tokenizer, metadata: dict) -> "BlackoutModel":
-        unetcfg = dict(config["denoiser"])
-        kind = unetcfg.pop("kind")
-        if kind != PixelUNet.kind:
-            raise ValueError(f"denoiser kind {kind!r} is not {PixelUNet.kind!r}")
-        return cls(PixelUNet(UNetConfig.from_dict(unetcfg)), BlackoutSchedule.from_dict(config["schedule"]),
-                   tokenizer, metadata)  # fmt: skip
+        _, sizes = network_section(config, PixelUNet.kind)
+        unet = PixelUNet(UNetConfig.from_dict(sizes))
+        return cls(unet, BlackoutSchedule.from_dict(config["schedule"]), tokenizer, metadata)

@@ -9,7 +9,7 @@ from torch import nn
 
 from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import SamplerEvent
-from ggm_core.family import GenerativeModel, Knob
+from ggm_core.family import GenerativeModel, Knob, network_section
 from ggm_core.md4.forward import masking_events
 from ggm_core.md4.loss import masked_diffusion_loss
 from ggm_core.md4.network import MaskedDenoiser
@@ -86,8 +86,5 @@ class MaskedDiffusionModel(GenerativeModel):
 
     @classmethod
     def from_config(cls, config: dict, tokenizer, metadata: dict) -> "MaskedDiffusionModel":
-        denoiser_cfg = dict(config["denoiser"])
-        kind = denoiser_cfg.pop("kind")
-        if kind != MaskedDenoiser.kind:
-            raise ValueError(f"denoiser kind {kind!r} is not {MaskedDenoiser.kind!r}")
-        return cls(MaskedDenoiser(TransformerConfig(**denoiser_cfg)), tokenizer, metadata)
+        _, sizes = network_section(config, MaskedDenoiser.kind)
+        return cls(MaskedDenoiser(TransformerConfig(**sizes)), tokenizer, metadata)
