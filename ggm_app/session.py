@@ -258,13 +258,18 @@ class RunSession:
         """True while the forward process of a "noise it" run is still dissolving the input."""
         return self._forward is not None
 
+    def _forward_states(self, changed) -> np.ndarray:
+        """During the forward process: still the input (settled), replaced by noise, or just replaced."""
+        states = np.where(self._redrawn, NOISE, SETTLED).astype(np.int8)
+        states[list(changed)] = CHANGED
+        return states
+
     def _forward_events(self) -> Iterator[SamplerEvent]:
         for ev in self._forward:
             if self.stopped:
                 return
             self._redrawn[list(ev.positions)] = True
-            states = np.where(self._redrawn, NOISE, SETTLED).astype(np.int8)
-            states[list(ev.positions)] = CHANGED
+            states = self._forward_states(ev.positions)
             self.last = ev
             self.trajectory.add(ev.tokens[0].numpy(), states, 0, ev.sweep)
             self._since.update(ev.positions)
@@ -307,8 +312,7 @@ class RunSession:
     def frame(self) -> Frame:
         """The current canvas, with the positions changed since the previous frame marked."""
         if self.noising:
-            states = np.where(self._redrawn, NOISE, SETTLED).astype(np.int8)
-            states[sorted(self._since)] = CHANGED
+            states = self._forward_states(sorted(self._since))
         else:
             states = self.tracker.states(sorted(self._since))
         self._since = set()
