@@ -311,10 +311,8 @@ class RunSession:
 
     def frame(self) -> Frame:
         """The current canvas, with the positions changed since the previous frame marked."""
-        if self.noising:
-            states = self._forward_states(sorted(self._since))
-        else:
-            states = self.tracker.states(sorted(self._since))
+        changed = sorted(self._since)
+        states = self._forward_states(changed) if self.noising else self.tracker.states(changed)
         self._since = set()
         tokens = self.trajectory.tokens[-1]
         return Frame(tokens, states, self.progress_line(), final=self.finished, forward=self.noising)
