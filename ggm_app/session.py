@@ -326,8 +326,11 @@ class RunSession:
                 f"Noising… forward step {ev.updates_done} of {ev.total_updates} (sweep {ev.sweep + 1}): each visit keeps "
                 "the token or replaces it by noise; no network calls"
             )
-        sweeps = self.settings.knobs.get("sweeps")
-        where = f"sweep {sweeps - ev.sweep} of {sweeps} · " if sweeps else ""
+        sweeps, refine = self.settings.knobs.get("sweeps"), self.settings.knobs.get("refine_sweeps", 0)
+        if ev.sweep < 0:  # a refinement sweep (ggm_core.sampler): -1 - r for sweep r
+            where = f"refinement sweep {-ev.sweep} of {refine} · "
+        else:
+            where = f"sweep {sweeps - ev.sweep} of {sweeps} · " if sweeps else ""
         return f"Sampling… {where}{ev.updates_done}/{ev.total_updates} redraws · {ev.nfe} network calls"
 
     def frames(self) -> Iterator[Frame]:

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ggm_core.clean_context import CLEAN_KAPPA, CLEAN_SWEEP
 from ggm_core.denoisers import Denoiser, build_denoiser
 from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import SamplerEvent
@@ -18,6 +19,8 @@ from ggm_core.sampler import sample
 from ggm_core.schedule import GlauberSchedule
 
 MAX_POSITIONS_PER_CALL = 32
+MAX_REFINE_SWEEPS = 16
+DEFAULT_REFINE_SWEEPS = 2  # the app's default for a model trained with the clean context (docs/benchmarks.md)
 
 
 @dataclass
@@ -27,6 +30,7 @@ class GlauberModel(GenerativeModel):
     noise: NoiseDistribution
     tokenizer: Any = None
     metadata: dict = field(default_factory=dict)
+    clean_share: float = 0.0  # share of training sequences given the clean context (> 0: refinement available)
 
     family = "ggm"
     chain_name = "heat-bath chain"
@@ -60,7 +64,12 @@ class GlauberModel(GenerativeModel):
         return "GGM " + self.denoiser.kind.replace("_", "-")
 
     def loss(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
-        return self.denoiser.training_loss(x0, self.schedule, self.noise, generator)
+        return self.denoiser.training_loss(x0, self.schedule, self.noise, generator, self.clean_share)
+
+    @property
+    def refines(self) -> bool:
+        """Whether the denoiser was trained with the clean context, so that refinement sweeps are offered."""
+        return self.clean_share > 0
 
     def knobs(self) -> tuple[Knob, ...]:
         trained = self.schedule.sweeps
@@ -69,15 +78,36 @@ class GlauberModel(GenerativeModel):
                  "{value} sweep(s) instead of the trained {exact}"),
             Knob("positions_per_call", "Positions per network call (1 = exact)", 1,
                  min(MAX_POSITIONS_PER_CALL, self.seq_len), 1, "{value} positions per network call"),
-        )  # fmt: skip
+        ) + self.refine_knob()  # fmt: skip
 
-    def sample(self, *, sweeps: int | None = None, **kwargs) -> Iterator[SamplerEvent]:
+    def refine_knob(self) -> tuple[Knob, ...]:
+        """Refinement sweeps R, for a model trained with the clean context: infilling is exact as R → ∞, and
+        an exact unconditional chain stays exact for any R (so R = 0 is listed as the knob's exact value)."""
+        if not self.refines:
+            return ()
+        return (Knob("refine_sweeps", "Refinement sweeps (infilling: exact as R → ∞)", 0, MAX_REFINE_SWEEPS, 0,
+                     "{value} refinement sweeps", DEFAULT_REFINE_SWEEPS),)  # fmt: skip
+
+    def sample(self, *, sweeps: int | None = None, refine_sweeps: int = 0, **kwargs) -> Iterator[SamplerEvent]:
         """The heat-bath chain's event stream (:func:`ggm_core.sampler.sample`).
 
         ``sweeps`` other than the trained number runs the chain with another schedule: an approximation.
+        ``refine_sweeps`` needs a model trained with the clean context (:attr:`refines`).
         """
+        if refine_sweeps and not self.refines:
+            raise ValueError("refinement sweeps need a model trained with the clean context (clean_share > 0)")
         schedule = self.schedule if sweeps is None else self.schedule.with_sweeps(sweeps)
-        return sample(self.denoiser, schedule, self.noise, **kwargs)
+        return sample(self.denoiser, schedule, self.noise, refine_sweeps=refine_sweeps, **kwargs)
+
+    def approximations(self, temperature=1.0, top_p=1.0, clamped=False, restricted=False, **knobs) -> list[str]:
+        """As :meth:`GenerativeModel.approximations`; refinement sweeps are not an approximation, and with known
+        positions they make clamping exact in the limit (docs/math.md, "Infilling")."""
+        refine = knobs.pop("refine_sweeps", 0)
+        out = super().approximations(temperature, top_p, restricted=restricted, **knobs)
+        if clamped:
+            out.insert(0, self.clamping if not refine else (
+                f"known tokens clamped, then {refine} refinement sweep(s): exact only as the sweeps → ∞"))  # fmt: skip
+        return out
 
     def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
         """The forward Glauber process dissolving ``x0`` (L,), step by step (the literal simulator)."""
@@ -107,11 +137,12 @@ class GlauberModel(GenerativeModel):
         )
 
     def config_dict(self) -> dict:
-        return {
+        config = {
             "denoiser": {"kind": self.denoiser.kind, **self.denoiser.config.to_dict()},
             "schedule": self.schedule.to_dict(),
             "noise": self.noise.to_dict(),
         }
+        return config | ({"clean_share": self.clean_share} if self.refines else {})
 
     @classmethod
     def from_config(cls, config: dict, tokenizer, metadata: dict) -> "GlauberModel":
@@ -119,18 +150,27 @@ class GlauberModel(GenerativeModel):
         denoiser = build_denoiser(kind, TransformerConfig(**sizes))
         schedule = GlauberSchedule.from_dict(config["schedule"])
         noise = NoiseDistribution.from_dict(config["noise"])
-        return cls(denoiser, schedule, noise, tokenizer, metadata)
+        clean_share = float(config.get("clean_share", 0.0))
+        if not 0.0 <= clean_share < 1.0:
+            raise ValueError(f"clean_share must be in [0, 1), got {clean_share}")
+        return cls(denoiser, schedule, noise, tokenizer, metadata, clean_share)
 
     @torch.no_grad()
     def belief(self, tokens: torch.Tensor, sweep: int) -> torch.Tensor:
         """D_i = σ(h_i[x_i] + log(κ/(1−κ))) at every position i, (L,): the classifier's probability that the
         token at i is signal rather than fresh noise, reading the canvas as the context of sweep ``sweep``
-        (docs/math.md, "What the model believes"). One network call."""
+        (docs/math.md, "What the model believes"); a refinement frame (``sweep`` < 0) of a model trained with the
+        clean context reads the canvas as clean context, with κ* (ggm_core.clean_context). One network call."""
         tokens = torch.as_tensor(tokens, dtype=torch.long).reshape(1, -1)
-        sweep = max(0, min(self.schedule.sweeps - 1, int(sweep)))  # a run with more sweeps than trained
+        clean = int(sweep) < 0 and self.refines  # a refinement frame: the clean context, κ*
+        last = self.schedule.sweeps - 1  # a run with more sweeps than trained reads as the trained first sweep
+        sweep = CLEAN_SWEEP if clean else max(0, min(last, int(sweep)))
         device = next(self.denoiser.parameters()).device
         self.denoiser.eval()
         h = self.denoiser.predict_all(tokens.to(device), sweep, self.schedule)[0].double().cpu()  # (L, V)
-        steps = sweep * self.seq_len + self.schedule.rank
-        logit = classifier_logit(h, self.schedule.kappa[steps])  # (L, V)
+        if clean:
+            kappa = torch.full((self.seq_len,), CLEAN_KAPPA, dtype=torch.float64)
+        else:
+            kappa = self.schedule.kappa[sweep * self.seq_len + self.schedule.rank]
+        logit = classifier_logit(h, kappa)  # (L, V)
         return torch.sigmoid(logit.gather(1, tokens.reshape(-1, 1))).flatten()

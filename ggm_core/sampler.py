@@ -2,8 +2,10 @@
 
 At reverse step t, position i_t is redrawn from softmax(h + log μ); all other positions are kept.
 Draws are inverse-CDF categorical draws in float64 from a seeded ``torch.Generator``. Known
-positions (infilling) are clamped: set once and never visited. Clamping is not exact for GGM: the
-conditionals are those of a noised context, and a clamped position is clean at every step
+positions (infilling) are clamped: set once and never visited. Clamping alone is not exact for GGM: the
+conditionals are those of a noised context, and a clamped position is clean at every step. Refinement sweeps
+after the chain (a denoiser trained with the clean context, ggm_core.clean_context) are a Gibbs chain over
+the free positions whose stationary law is the exact P(x_free | x_known): exact in the limit of many sweeps
 (docs/math.md, "Infilling").
 """
 
@@ -12,6 +14,7 @@ from collections.abc import Iterator, Sequence
 import torch
 
 from ggm_core.clamp import allowed_from, clamp_known, restrict
+from ggm_core.clean_context import CLEAN_SWEEP
 from ggm_core.denoisers.base import Denoiser
 from ggm_core.draws import categorical_probs, sample_categorical
 from ggm_core.events import SamplerEvent, run_to_end
@@ -46,6 +49,7 @@ def sample(
     generator: torch.Generator | None = None,
     start: torch.Tensor | None = None,
     allowed: torch.Tensor | None = None,
+    refine_sweeps: int = 0,
 ) -> Iterator[SamplerEvent]:
     """Run the reverse chain from x_T ~ μ^L and yield an event per network call.
 
@@ -55,11 +59,16 @@ def sample(
     approximation, like clamping). ``positions_per_call`` > 1 redraws that many consecutive positions from one network
     call: fewer calls, but an approximation of the chain. Without known positions the chain is exact
     when temperature = 1, top_p = 1 and positions_per_call = 1 (the defaults); with known positions it
-    is an approximation of P(x_free | x_known) (docs/math.md, "Infilling"). Stopping the iteration
-    cancels the run.
+    is an approximation of P(x_free | x_known) (docs/math.md, "Infilling"). ``refine_sweeps`` R > 0 then
+    runs R left-to-right sweeps over the free positions, each redrawn from the clean full conditional
+    P(x^i | x^{-i}) (the denoiser's clean context): with known positions the law tends to the exact
+    P(x_free | x_known) as R grows; without, an exact chain stays exact. Their events carry
+    ``sweep`` = -1 - r for refinement sweep r and ``step`` = -1. Stopping the iteration cancels the run.
     """
     if positions_per_call < 1:
         raise ValueError(f"positions_per_call must be ≥ 1, got {positions_per_call}")
+    if refine_sweeps < 0:
+        raise ValueError(f"refine_sweeps must be ≥ 0, got {refine_sweeps}")
     if noise.vocab_size != denoiser.config.vocab_size or schedule.seq_len != denoiser.config.seq_len:
         raise ValueError("denoiser, schedule and noise disagree on vocabulary size or sequence length")
     L, device = schedule.seq_len, next(denoiser.parameters()).device
@@ -80,13 +89,15 @@ def sample(
     reverse_order = schedule.visit_order.flip(0).tolist()
     free = [p for p in reverse_order if not mask[p]]
     groups = [free[s : s + positions_per_call] for s in range(0, len(free), positions_per_call)]
-    total, done, nfe = len(free) * schedule.sweeps, 0, 0
+    total, done, nfe = len(free) * (schedule.sweeps + refine_sweeps), 0, 0
     empty = torch.empty(batch_size, 0, dtype=torch.long)
     yield SamplerEvent(canvas.cpu().clone(), (), empty, empty, schedule.num_steps, schedule.sweeps, 0, 0, total)
     log_mu = noise.log_probs.to(device)
     denoiser.eval()
-    for sweep in reversed(range(schedule.sweeps)):
-        session = denoiser.begin_sweep(canvas, sweep, schedule)
+    sweeps = [(sweep, sweep) for sweep in reversed(range(schedule.sweeps))]
+    sweeps += [(CLEAN_SWEEP, -1 - r) for r in range(refine_sweeps)]  # (the denoiser's context, the event's label)
+    for context, label in sweeps:
+        session = denoiser.begin_sweep(canvas, context, schedule)
         calls_before = nfe
         for positions in groups:
             h = restrict(session.predict(positions), allowed, positions)
@@ -96,9 +107,9 @@ def sample(
             canvas[:, index] = new
             done += len(positions)
             nfe = calls_before + session.network_calls
-            step = schedule.step_of(positions[0], sweep)
+            step = schedule.step_of(positions[0], context) if label >= 0 else -1
             yield SamplerEvent(
-                canvas.cpu().clone(), tuple(positions), old.cpu(), new.cpu(), step, sweep, nfe, done, total
+                canvas.cpu().clone(), tuple(positions), old.cpu(), new.cpu(), step, label, nfe, done, total
             )
 
 

@@ -29,6 +29,7 @@ class TrainConfig:
     survival: str = "cosine"
     eps: float = 1e-3
     noise: str = "unigram"  # "unigram" or "uniform"
+    clean_share: float = 0.0  # GGM: share of sequences trained in the clean context (refinement sweeps; 0 = none)
     # optimisation
     batch_size: int = 32
     lr: float = 1e-3
@@ -40,6 +41,7 @@ class TrainConfig:
     max_steps: int = 10_000
     max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time in this process; 0 = no limit
     seed: int = 0
+    init_from: str = ""  # a model folder whose weights start the run (same family, network and process)
     # bookkeeping
     out_dir: str = "runs/ggm"
     eval_every: int = 250
@@ -77,6 +79,10 @@ class TrainConfig:
                 raise ValueError
         except ValueError:
             out.append(f"widths = {self.widths!r}: positive integers separated by commas, e.g. '32,64,96'")
+        if not 0 <= self.clean_share < 1:
+            out.append(f"clean_share = {self.clean_share} must be in [0, 1)")
+        if self.clean_share > 0 and self.family != "ggm":
+            out.append(f"clean_share is a GGM setting; family {self.family!r} has no clean context")
         if not 0 <= self.ema_decay < 1:
             out.append(f"ema_decay = {self.ema_decay} must be in [0, 1)")
         return out

@@ -33,7 +33,8 @@ def build_ggm(cfg: TrainConfig, data: TokenData) -> GlauberModel:
     else:
         raise ValueError(f"unknown noise {cfg.noise!r}: use 'unigram' or 'uniform'")
     schedule = GlauberSchedule(cfg.seq_len, cfg.sweeps, cfg.survival, cfg.eps)
-    return GlauberModel(build_denoiser(cfg.denoiser, backbone_config(cfg, data)), schedule, noise, data.tokenizer)
+    denoiser = build_denoiser(cfg.denoiser, backbone_config(cfg, data))
+    return GlauberModel(denoiser, schedule, noise, data.tokenizer, clean_share=cfg.clean_share)
 
 
 def build_md4(cfg: TrainConfig, data: TokenData) -> MaskedDiffusionModel:

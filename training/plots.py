@@ -24,6 +24,9 @@ def plot_loss_curve(record: dict, path: Path) -> None:
     if record["val_loss"]:
         steps, losses = np.array(record["val_loss"]).T
         ax.plot(steps, losses, "o-", color="#E69F00", lw=1.8, ms=4, label="validation")
+    if record.get("clean_val_loss"):
+        steps, losses = np.array(record["clean_val_loss"]).T
+        ax.plot(steps, losses, "s-", color="#009E73", lw=1.8, ms=4, label="validation, clean context")
     save_axes(fig, ax, path)
 
 

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from ggm_core.saving import replace_model_folder
 from training.config import TrainConfig, load_config
 from training.data import load_data
 from training.families import build_model
+from training.init_weights import copy_tokenizer, initialise_from
 from training.plots import plot_loss_curve, write_samples
 from training.train_state import PREVIOUS_FILE, STATE_FILE, load_state, save_state
 from training.weight_average import WeightAverage
@@ -110,8 +112,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     main_process = rank == 0
     out = Path(cfg.out_dir)
     torch.manual_seed(cfg.seed)
+    if cfg.init_from and cfg.dataset == "text":
+        copy_tokenizer(Path(cfg.init_from), out / "tokenizer")
     data = load_data(cfg, out)  # every rank prepares the same deterministic data
     model = build_model(cfg, data)
+    if cfg.init_from and not resume:
+        initialise_from(model, Path(cfg.init_from))
     model.metadata = {"training_config": cfg.to_dict()}
     model.network.to(device).train()
     average = WeightAverage(model.network, cfg.ema_decay)
@@ -179,12 +185,21 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
 
-    def averaged_validation_loss() -> float:
+    def validate(step: int) -> float:
+        """Record the weight average's validation loss; a GGM trained with the clean context gets its main
+        task (comparable with runs without it) and the clean task (``clean_val_loss``) apart."""
         with average.applied(model.network):
-            return validation_loss(model, val_batches, device, autocast)
+            if not getattr(model, "refines", False):
+                val = validation_loss(model, val_batches, device, autocast)
+            else:
+                val = validation_loss(replace(model, clean_share=0.0), val_batches, device, autocast)
+                clean = validation_loss(replace(model, clean_share=1.0), val_batches, device, autocast)
+                record.setdefault("clean_val_loss", []).append([step, clean])
+        record["val_loss"].append([step, val])
+        return val
 
     if record["step"] == 0:
-        record["val_loss"].append([0, averaged_validation_loss()])
+        validate(0)
     start_step, started = record["step"], time.perf_counter()
     wall_before = record["wall_seconds"]
     bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not main_process, dynamic_ncols=True, desc="train")
@@ -231,11 +246,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         last = step + 1 == cfg.max_steps
         out_of_time = cfg.max_minutes > 0 and time.perf_counter() - started > 60 * cfg.max_minutes
         if (step + 1) % cfg.eval_every == 0 or last or out_of_time:
-            val = averaged_validation_loss()
-            record["val_loss"].append([step + 1, val])
+            val = validate(step + 1)
             if main_process:
+                clean = f" clean {record['clean_val_loss'][-1][1]:.4f}" if "clean_val_loss" in record else ""
                 bar.write(
-                    f"step {step + 1}: train {loss.item():.4f}  val {val:.4f}  ({record['positions_seen']:,} positions)"
+                    f"step {step + 1}: train {loss.item():.4f}  val {val:.4f}{clean}  "
+                    f"({record['positions_seen']:,} positions)"
                 )
         if main_process and ((step + 1) % cfg.sample_every == 0 or last or out_of_time):
             with average.applied(model.network):

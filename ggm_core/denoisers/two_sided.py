@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ggm_core.clean_context import CLEAN_KAPPA, CLEAN_SWEEP, clean_rows
 from ggm_core.denoisers.base import Denoiser, SweepSession
 from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 from ggm_core.forward import sample_sweep_pair
@@ -72,10 +73,13 @@ class TwoSidedDenoiser(Denoiser):
 
     @staticmethod
     def stream_times(sweep: torch.Tensor, schedule: GlauberSchedule, seq_len: int):
-        """Per-token times τ: B tokens k/K, A tokens (k+1)/K, query i (t_i + 1)/T with t_i = kL + rank(i)."""
+        """Per-token times τ: B tokens k/K, A tokens (k+1)/K, query i (t_i + 1)/T with t_i = kL + rank(i);
+        all 0 in the clean context (``CLEAN_SWEEP``: both streams clean, ggm_core.clean_context)."""
         k = sweep.to(torch.float64)[:, None].expand(-1, seq_len)
         steps = sweep[:, None] * seq_len + schedule.rank[None, :].to(sweep.device)
-        return k / schedule.sweeps, (k + 1) / schedule.sweeps, (steps + 1).to(torch.float64) / schedule.num_steps
+        times = k / schedule.sweeps, (k + 1) / schedule.sweeps, (steps + 1).to(torch.float64) / schedule.num_steps
+        clean = (sweep == CLEAN_SWEEP)[:, None]
+        return tuple(torch.where(clean, torch.zeros_like(tau), tau) for tau in times)
 
     def forward(self, before: torch.Tensor, after: torch.Tensor, sweep: torch.Tensor, schedule: GlauberSchedule):
         """h at every position, (N, L, V), from B = ``before`` and A = ``after`` (N, L) in sweep ``sweep`` (N,)."""
@@ -94,13 +98,20 @@ class TwoSidedDenoiser(Denoiser):
             x = block(x, modulations(block), self.mask)
         return self.head(x[:, 2 * L :], query_cond)
 
-    def training_loss(self, x0, schedule, noise, generator=None):
-        """One sweep k per sequence; the loss at all L positions (targets B, contexts B_{<i}, A_{>i})."""
+    def training_loss(self, x0, schedule, noise, generator=None, clean_share=0.0):
+        """One sweep k per sequence; the loss at all L positions (targets B, contexts B_{<i}, A_{>i}). A
+        ``clean_share`` of the sequences trains the clean context instead: B = A = x_0, κ = κ*."""
         _require_left_to_right(schedule)
         sweep = torch.randint(schedule.sweeps, (x0.shape[0],), generator=generator)
         before, after, steps = sample_sweep_pair(x0, sweep, schedule, noise, generator)
-        h = self(before, after, sweep.to(x0.device), schedule).float()  # the loss in fp32 under bf16 autocast
         kappa = schedule.kappa[steps.cpu()].to(x0.device)
+        clean = clean_rows(x0.shape[0], clean_share, generator)
+        if clean.any():
+            sweep = torch.where(clean, CLEAN_SWEEP, sweep)
+            rows = clean.to(x0.device)[:, None]
+            before, after = torch.where(rows, x0, before), torch.where(rows, x0, after)
+            kappa = torch.where(rows, torch.full_like(kappa, CLEAN_KAPPA), kappa)
+        h = self(before, after, sweep.to(x0.device), schedule).float()  # the loss in fp32 under bf16 autocast
         loss = signal_vs_noise_loss(h, before, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
         return loss.mean(), before.numel()
 
