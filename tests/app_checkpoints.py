@@ -42,7 +42,7 @@ def make_text_checkpoint(folder: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     V = tokenizer.vocab_size
     denoiser = TwoSidedDenoiser(TransformerConfig(V, seq_len=32, d_model=32, n_layers=2, n_heads=2))
-    model = GlauberModel(denoiser, GlauberSchedule(32, 2), NoiseDistribution.uniform(V), tokenizer)
+    model = GlauberModel(denoiser, GlauberSchedule(32, 2), NoiseDistribution.uniform(V), tokenizer, clean_share=0.25)
     return save_model(model, folder)
 
 

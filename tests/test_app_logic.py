@@ -240,7 +240,12 @@ def test_run_settings_exactness(text_model):
     approx = RunSettings.clean(text_model, knobs, 0.7, 0.9, 3).approximations(text_model)
     assert len(approx) == 4
     junk = RunSettings.clean(text_model, {"sweeps": None, "positions_per_call": "x"}, None, 7, -5)
-    assert junk.knobs == {"sweeps": trained, "positions_per_call": 1} and junk.top_p == 1.0 and junk.seed == 5
+    assert junk.knobs == {"sweeps": trained, "positions_per_call": 1, "refine_sweeps": 0}
+    assert junk.top_p == 1.0 and junk.seed == 5
+    refined = RunSettings.clean(text_model, {"refine_sweeps": 3}, 1.0, 1.0, 3)  # the app's text model refines
+    assert refined.approximations(text_model) == []  # unconditionally the refined chain stays exact
+    (reason,) = refined.approximations(text_model, clamped=True)
+    assert "3 refinement sweep(s): exact only as the sweeps → ∞" in reason
     line = readout(130, 2.0, 100, [], seed=7, chain="heat-bath chain")
     assert "130 network calls" in line and "2.00 s" in line and "50 tokens/s" in line and "**exact** heat" in line
     assert line.endswith("seed 7")

@@ -181,3 +181,20 @@ def test_blackout_grows_a_face_from_black_and_repaints_only_brushed_pixels(model
     noised = RunSession(model, "blackout", settings, noise_from=plan.known_tokens)
     frames = list(noised.frames())
     assert frames[0].forward and frames[-1].final and noised.trajectory.nfe[-1] == 8
+
+
+def test_refinement_sweeps_stream_after_the_chain_and_say_so(models):
+    """The app's text model was trained with the clean context: R refinement sweeps follow the chain, the progress
+    line names them, the known tokens stay, and the belief of a refinement frame reads the clean context."""
+    model = models["ggm"]
+    known = np.zeros(model.seq_len, bool)
+    known[:4] = True
+    settings = RunSettings.clean(model, {"refine_sweeps": 2}, 1.0, 1.0, 3)
+    session = RunSession(model, "ggm", settings, known, torch.arange(model.seq_len))
+    lines = [f.progress for f in session.frames()]
+    assert any("refinement sweep 2 of 2" in line for line in lines), lines[-3:]
+    assert session.trajectory.sweeps[-1] == -2 and list(session.trajectory.tokens[-1][:4]) == [0, 1, 2, 3]
+    assert "2 refinement sweep(s)" in session.readout
+    tokens = torch.from_numpy(session.trajectory.tokens[-1]).long()
+    clean, first_sweep = model.belief(tokens, -2), model.belief(tokens, 0)
+    assert clean.shape == (model.seq_len,) and not torch.allclose(clean, first_sweep)

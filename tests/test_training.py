@@ -197,6 +197,8 @@ def test_load_model_refuses_non_finite_weights(tmp_path):
         ("eval_every = 0", "eval_every = 0 must be ≥ 1"),
         ("lr = 0", "lr = 0.0 must be > 0"),
         ('export_dtype = "fp16"', "export_dtype = 'fp16'"),
+        ("clean_share = 1.0", "clean_share = 1.0 must be in [0, 1)"),
+        ('clean_share = 0.2\nfamily = "md4"', "clean_share is a GGM setting"),
     ],
 )
 def test_bad_config_values_are_refused_at_once(tmp_path, capsys, toml, message):
@@ -279,3 +281,27 @@ def test_an_export_killed_between_its_renames_is_recovered(tmp_path):
     folder.rename(tmp_path / "model.old")  # the kill: the old export moved aside, the new one not yet in place
     replace_model_folder(model, folder)
     assert load_model(folder) is not None and sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_fine_tuning_from_a_checkpoint_teaches_the_clean_context(corpus, tmp_path, monkeypatch):
+    """``init_from`` starts from a trained model's weights (and BPE); ``clean_share`` adds the clean context, whose
+    validation loss is recorded apart; the export offers refinement sweeps. A mismatched network is refused."""
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    base, _ = load_config(tiny_args(corpus, tmp_path / "base", "--max-steps", "20"))
+    train(base)
+    base_model = tmp_path / "base" / "model"
+    extra = ("--max-steps", "20", "--init-from", str(base_model), "--clean-share", "0.3")
+    tuned, _ = load_config(tiny_args(corpus, tmp_path / "tuned", *extra))
+    record = train(tuned)
+    start_val, base_val = record["val_loss"][0][1], training_record(tmp_path / "base" / "checkpoint")["val_loss"][-1][1]
+    assert abs(start_val - base_val) < 0.02, (start_val, base_val)  # it starts where the base run ended (fp16)
+    (_, clean_first), *_, (_, clean_last) = record["clean_val_loss"]
+    assert clean_last < clean_first
+    model = load_model(tmp_path / "tuned" / "model")
+    assert model.refines and "refine_sweeps" in {k.name for k in model.knobs()}
+    known = torch.zeros(32, dtype=torch.long)
+    tokens = sample_tokens(model.denoiser, model.schedule, model.noise, known=[0], known_tokens=known, refine_sweeps=2)
+    assert int(tokens[0, 0]) == 0
+    wider, _ = load_config(tiny_args(corpus, tmp_path / "wider", *extra, "--d-model", "64"))
+    with pytest.raises(SystemExit, match="does not match this run.s config in: denoiser"):
+        train(wider)
