@@ -1,6 +1,7 @@
 """Text infilling at the seam: does a gap written after a space start with a whole word?
 
-    python -m training.benchmark_infill [--model assets/text_austen] [--gaps 120] [--gap-tokens 8]
+    python -m training.benchmark_infill [--model assets/text_austen] [--gaps 120] [--gap-tokens 8] \
+        [--refine 2,4] [--judge runs/judge_austen/model]
 
 Cuts ``--gaps`` gaps from the held-out novel (*Persuasion*): in a window of held-out text, the words after a
 word boundary are removed and the gap is written three ways, then filled by the model's exact chain:
@@ -8,12 +9,14 @@ word boundary are removed and the gap is written three ways, then filled by the 
 - natural, new seam: "… in want of a [8]." as a person types it, with the space moved into the gap
   (ggm_app/text.py, the seam rule);
 - natural, old seam: the same text, its trailing space encoded as a lone token (``heal_spaces=False``);
-- no space: "… in want of a[8].", the spelling that avoids the lone space token.
+- no space: "… in want of a[8].", the spelling that avoids the lone space token;
+- natural, new seam, then R refinement sweeps (``--refine``; a model trained with the clean context).
 
 For each it prints the share of gaps whose first generated word is a real word (seen in the training split,
-training/word_metrics.py), the real-word rate of the completed windows' words, and the share of completions
-that kept the user's text unchanged; then the app's three example texts with seeds 0-7. (The judge's perplexity of the windows is left out here: no judge is
-shipped; ``training.benchmark_quality`` scores samples with one.)
+training/word_metrics.py), the real-word rate of the completed windows' words, the share of completions
+that kept the user's text unchanged, and with ``--judge`` the judge's perplexity of the completed windows
+(each window re-encoded in the judge's BPE and scored whole); then the app's three example texts with seeds
+0-7.
 """
 
 import argparse
@@ -28,6 +31,7 @@ from tqdm import tqdm
 from ggm_app.session import RunSession, RunSettings
 from ggm_app.text import DEFAULT_GAP, EXAMPLES, allowed_tokens, plan_infill
 from ggm_core.checkpoint import load_model
+from training.judge import generative_perplexity, load_judge
 from training.prepare_text import prepare_text
 from training.word_metrics import WORD, real_word_rate, word_vocabulary
 
@@ -66,17 +70,23 @@ def first_word(completed: str, offset: int) -> str:
     return completed[begin : match.end()].lower()
 
 
-def fill(model, text: str, gap_tokens: int, heal: bool, seed: int) -> tuple[str, int]:
-    """The completed canvas as text, and the offset in it where the first gap begins."""
+def fill(model, text: str, gap_tokens: int, heal: bool, seed: int, **knobs) -> tuple[str, int]:
+    """The completed canvas as text, and the offset in it where the first gap begins (exact knobs unless given)."""
     tok = model.tokenizer
     plan = plan_infill(text, tok, model.seq_len, gap_tokens, heal_spaces=heal)
     known = np.array(plan.known)
-    settings = RunSettings.clean(model, {}, seed=seed)
+    settings = RunSettings.clean(model, {k.name: k.exact for k in model.knobs()} | knobs, seed=seed)
     session = RunSession(model, "m", settings, known, torch.tensor(plan.tokens), allowed=allowed_tokens(plan, tok))
     *_, final = session.frames()
     tokens = [int(t) for t in final.tokens]
     first_free = int(np.argmin(known))
     return tok.decode(tokens), len(tok.decode(tokens[:first_free]))
+
+
+def judge_perplexity(judge, windows: list[str]) -> float:
+    """The judge's perplexity of the windows, each re-encoded in its BPE (cut to its context length)."""
+    encoded = [torch.tensor(judge.tokenizer.encode(w)[: judge.seq_len]).reshape(1, -1) for w in windows]
+    return generative_perplexity(judge, [t for t in encoded if t.numel() > 1])
 
 
 def main(argv=None) -> None:
@@ -85,41 +95,53 @@ def main(argv=None) -> None:
     parser.add_argument("--gaps", type=int, default=120)
     parser.add_argument("--gap-tokens", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--refine", default="2", help="refinement sweeps to try after the new seam, comma-separated")
+    parser.add_argument("--judge", help="a judge checkpoint (python -m training.train_judge) for the perplexity column")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     model = load_model(args.model)
+    judge = load_judge(args.judge) if args.judge else None
+    refines = [int(r) for r in args.refine.split(",") if r] if getattr(model, "refines", False) else []
+    spellings = SPELLINGS + tuple(f"{SPELLINGS[0]}, R = {r}" for r in refines)
     corpus = prepare_text()
     vocabulary = word_vocabulary((corpus / "train.txt").read_text(encoding="utf-8"))
     cases = cut_gaps((corpus / "val.txt").read_text(encoding="utf-8"), args.gaps, args.seed)
-    rows = {name: {"first": [], "windows": [], "kept": []} for name in SPELLINGS}
+    rows = {name: {"first": [], "windows": [], "kept": []} for name in spellings}
     began = time.perf_counter()
     for index, (prefix, suffix) in enumerate(tqdm(cases, desc="gaps")):
         gap = f"[{args.gap_tokens}]"
-        for name, text, heal in (
-            (SPELLINGS[0], f"{prefix}{gap}{suffix}", True),
-            (SPELLINGS[1], f"{prefix}{gap}{suffix}", False),
-            (SPELLINGS[2], f"{prefix.rstrip(' ')}{gap}{suffix}", False),
-        ):
-            completed, offset = fill(model, text, args.gap_tokens, heal, args.seed + index)
+        for name, text, heal, knobs in (
+            (SPELLINGS[0], f"{prefix}{gap}{suffix}", True, {}),
+            (SPELLINGS[1], f"{prefix}{gap}{suffix}", False, {}),
+            (SPELLINGS[2], f"{prefix.rstrip(' ')}{gap}{suffix}", False, {}),
+            *((spelling, f"{prefix}{gap}{suffix}", True, {"refine_sweeps": r})
+              for spelling, r in zip(spellings[3:], refines, strict=True)),
+        ):  # fmt: skip
+            completed, offset = fill(model, text, args.gap_tokens, heal, args.seed + index, **knobs)
             rows[name]["first"].append(first_word(completed, offset) in vocabulary)
             rows[name]["windows"].append(completed)
             kept = completed.startswith(prefix if name != SPELLINGS[2] else prefix.rstrip(" "))
             rows[name]["kept"].append(kept and suffix.strip()[:20] in completed)
     print(f"\n{len(cases)} gaps of {args.gap_tokens} tokens from held-out Persuasion, exact chain, "
           f"{time.perf_counter() - began:.0f} s\n")  # fmt: skip
-    print("| spelling | first generated word real | words of the completed windows real | text kept |")
-    print("|---|---|---|---|")
+    print(
+        "| spelling | first generated word real | words of the completed windows real | text kept | judge perplexity |"
+    )
+    print("|---|---|---|---|---|")
     for name, r in rows.items():
         first = 100 * sum(r["first"]) / len(r["first"])
         words = 100 * real_word_rate(r["windows"], vocabulary)
         kept = 100 * sum(r["kept"]) / len(r["kept"])
-        print(f"| {name} | {first:.1f}% | {words:.1f}% | {kept:.0f}% |")
-    print("\nThe app's own examples, seeds 0-7 (the new seam; first generated word of the gap):\n")
+        perplexity = f"{judge_perplexity(judge, r['windows']):.1f}" if judge else "–"
+        print(f"| {name} | {first:.1f}% | {words:.1f}% | {kept:.0f}% | {perplexity} |")
+    app_defaults = {k.name: k.start for k in model.knobs()}
+    print(f"\nThe app's own examples, seeds 0-7 (the new seam, the app's defaults {app_defaults}; first generated "
+          "word of the gap):\n")  # fmt: skip
     print("| example | whole first words | first words |\n|---|---|---|")
     for example in EXAMPLES:
         found = []
         for seed in range(8):
-            completed, offset = fill(model, example, DEFAULT_GAP, True, seed)
+            completed, offset = fill(model, example, DEFAULT_GAP, True, seed, **app_defaults)
             found.append(first_word(completed, offset))
         real = sum(w in vocabulary for w in found)
         print(f"| {example[:40]}… | {real} of 8 | {', '.join(found)} |")
