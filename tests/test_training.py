@@ -305,3 +305,37 @@ def test_fine_tuning_from_a_checkpoint_teaches_the_clean_context(corpus, tmp_pat
     wider, _ = load_config(tiny_args(corpus, tmp_path / "wider", *extra, "--d-model", "64"))
     with pytest.raises(SystemExit, match="does not match this run.s config in: denoiser"):
         train(wider)
+
+
+def torchrun(args, tmp_path, timeout=600):
+    runner = Path(sys.executable).with_name("torchrun")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GGM_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [str(runner), "--standalone", "--nproc_per_node", "2", "-m", "training.train", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_two_processes_resume_exactly_each_with_its_own_random_streams(corpus, tmp_path):
+    """12 steps on two ranks straight, and 6 + a resumed 6: the same weights bit for bit. With every rank given
+    rank 0's saved streams (the old behaviour) the ranks draw identical batches after the resume and it differs."""
+    common = ("--checkpoint-every", "6", "--eval-every", "6")
+    straight = torchrun(tiny_args(corpus, tmp_path / "straight", "--max-steps", "12", *common), tmp_path)
+    first = torchrun(tiny_args(corpus, tmp_path / "resumed", "--max-steps", "6", *common), tmp_path)
+    second = torchrun(tiny_args(corpus, tmp_path / "resumed", "--max-steps", "12", *common, "--resume"), tmp_path)
+    for result in (straight, first, second):
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    a = load_file(tmp_path / "straight" / "checkpoint" / "state.safetensors")
+    b = load_file(tmp_path / "resumed" / "checkpoint" / "state.safetensors")
+    assert not torch.equal(a["rng.0.data"], a["rng.1.data"])  # two ranks, two streams, both saved
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_max_minutes_stops_both_ranks_at_the_same_step(corpus, tmp_path):
+    """Each rank's clock differs; the stop is agreed, so both leave together with a checkpoint (no hang)."""
+    out = tmp_path / "timed"
+    result = torchrun(tiny_args(corpus, out, "--max-steps", "100000", "--max-minutes", "0.02"), tmp_path, 300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    record = training_record(out / "checkpoint")
+    assert 0 < record["step"] < 100000 and "max_minutes=0.02 reached" in result.stdout + result.stderr

@@ -67,7 +67,7 @@ def make_state(tmp_path):
     average.update(network)
     rngs = {"data": torch.Generator().manual_seed(1)}
     path = tmp_path / "state.safetensors"
-    save_state(path, network, average, optimizer, rngs, {"step": 1})
+    save_state(path, network, average, optimizer, [{k: g.get_state() for k, g in rngs.items()}], {"step": 1})
     return path, network, average, optimizer, rngs
 
 

@@ -91,6 +91,16 @@ def stop_message(problem: str, state_path: Path) -> str:
     return f"{problem}; stopping before any checkpoint was written (start again, perhaps with a lower --lr)."
 
 
+def agreed(flag: bool) -> bool:
+    """True on every rank when ``flag`` is True on any (one process: the flag itself). Ranks that decided alone
+    (each its own clock, its own loss) could part ways, one in a collective the other never enters: a hang."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return flag
+    value = torch.tensor([float(flag)], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def parameter_checksum(module: nn.Module) -> float:
     return float(sum(p.detach().double().sum() for p in module.parameters()))
 
@@ -156,7 +166,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
             )
         if changed and main_process:
             print("resuming with changed settings: " + ", ".join(f"{k} {a!r} → {b!r}" for k, (a, b) in changed.items()))
-        record = load_state(state_path, model.network, average, optimizer, rngs)
+        record = load_state(state_path, model.network, average, optimizer, rngs, rank)
         if main_process:
             print(f"resumed from {state_path} at step {record['step']}")
     val_batches = data.val_batches(cfg.eval_batches, cfg.batch_size, cfg.seq_len)
@@ -175,8 +185,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         weights = [*model.network.state_dict().values(), *average.weights.values()]
         if not all_finite(weights):  # never write a bad state over a good one
             raise SystemExit(stop_message(f"the weights are not finite at step {record['step']}", state_path))
+        rng_states = [{name: generator.get_state() for name, generator in rngs.items()}]
+        if distributed:  # every rank's own streams, so that a resumed rank does not replay rank 0's batches
+            rng_states = [None] * dist.get_world_size()
+            dist.all_gather_object(rng_states, {name: generator.get_state() for name, generator in rngs.items()})
         if main_process:
-            save_state(state_path, model.network, average, optimizer, rngs, record)
+            save_state(state_path, model.network, average, optimizer, rng_states, record)
             with average.applied(model.network):
                 replace_model_folder(model, out / "model", getattr(torch, cfg.export_dtype))
             plot_loss_curve(record, out / "loss_curve.png")
@@ -211,8 +225,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         x0 = data.batch(cfg.batch_size, cfg.seq_len, rngs["data"]).to(device)
         with autocast():
             loss, supervised = objective(x0, rngs["noise"])
-        if not torch.isfinite(loss):
-            raise SystemExit(stop_message(f"loss became {loss.item()} at step {step}", state_path))
+        if agreed(not torch.isfinite(loss)):  # every rank stops, not only the one that saw it
+            seen = (
+                f"loss became {loss.item()}" if not torch.isfinite(loss) else "loss became non-finite on another rank"
+            )
+            raise SystemExit(stop_message(f"{seen} at step {step}", state_path))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.network.parameters(), cfg.grad_clip)
@@ -244,7 +261,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         if (step + 1) % 50 == 0:
             window_start, window_positions = time.perf_counter(), 0
         last = step + 1 == cfg.max_steps
-        out_of_time = cfg.max_minutes > 0 and time.perf_counter() - started > 60 * cfg.max_minutes
+        out_of_time = agreed(cfg.max_minutes > 0 and time.perf_counter() - started > 60 * cfg.max_minutes)
         if (step + 1) % cfg.eval_every == 0 or last or out_of_time:
             val = validate(step + 1)
             if main_process:

@@ -24,17 +24,19 @@ def save_state(
     model: torch.nn.Module,
     average: WeightAverage,
     optimizer: torch.optim.Optimizer,
-    rngs: dict,
+    rng_states: list[dict],
     record: dict,
 ) -> None:
+    """Write the state; ``rng_states`` holds every rank's generator states ({name: state}, rank by rank), so that
+    each process of a multi-process run resumes its own random streams."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors.update({f"ema.{k}": v for k, v in average.weights.items()})
     opt = optimizer.state_dict()
     for index, state in opt["state"].items():
         for name, value in state.items():
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value)
-    for name, generator in rngs.items():
-        tensors[f"rng.{name}"] = generator.get_state()
+    for rank, states in enumerate(rng_states):
+        tensors.update({f"rng.{rank}.{name}": state for name, state in states.items()})
     state_record = {**record, "param_groups": opt["param_groups"], "ema_updates": average.updates}
     if path.is_file():  # keep the last good state until the new one is complete
         os.replace(path, path.with_name(PREVIOUS_FILE))
@@ -54,29 +56,36 @@ def training_record(state_dir: Path) -> dict:
 
 
 def load_state(
-    path: Path, model: torch.nn.Module, average: WeightAverage, optimizer: torch.optim.Optimizer, rngs: dict
+    path: Path,
+    model: torch.nn.Module,
+    average: WeightAverage,
+    optimizer: torch.optim.Optimizer,
+    rngs: dict,
+    rank: int = 0,
 ) -> dict:
-    """Restore everything saved by :func:`save_state` and return the JSON record; if the state at ``path`` is
-    missing or unreadable (a kill while it was renamed, a truncated copy), the previous one is used, with a
-    message.
+    """Restore everything saved by :func:`save_state` (the generators in ``rngs`` to ``rank``'s saved states) and
+    return the JSON record; if the state at ``path`` is missing or unreadable (a kill while it was renamed, a
+    truncated copy), the previous one is used, with a message.
 
-    A checkpoint written before weight averaging existed starts the average from its weights.
+    A checkpoint written before weight averaging existed starts the average from its weights; one written
+    before per-rank random states gives rank 0 its single saved state. A rank the checkpoint has no state for
+    (a resume with more processes) keeps its freshly seeded generators, with a message.
     """
     previous = path.with_name(PREVIOUS_FILE)
     try:
-        return _load_state(path, model, average, optimizer, rngs)
+        return _load_state(path, model, average, optimizer, rngs, rank)
     except (OSError, SafetensorError, ValueError, KeyError) as err:
         if not previous.is_file():
             raise SystemExit(f"{path}: cannot be read ({err}) and there is no {PREVIOUS_FILE} to fall back to") from err
         if path.exists():  # aside, so the next checkpoint does not rotate it over the good previous one
             os.replace(path, path.with_name(CORRUPT_FILE))
         print(f"{path}: cannot be read ({err}); resuming from the checkpoint before it, {previous}")
-        record = _load_state(previous, model, average, optimizer, rngs)
+        record = _load_state(previous, model, average, optimizer, rngs, rank)
         os.replace(previous, path)  # it is the latest good state now
         return record
 
 
-def _load_state(path, model, average, optimizer, rngs) -> dict:
+def _load_state(path, model, average, optimizer, rngs, rank) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no training checkpoint to resume from")
     with safe_open(path, "pt") as fh:
@@ -93,5 +102,9 @@ def _load_state(path, model, average, optimizer, rngs) -> dict:
             state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": record.pop("param_groups")})
     for name, generator in rngs.items():
-        generator.set_state(tensors[f"rng.{name}"])
+        saved = tensors.get(f"rng.{rank}.{name}", tensors.get(f"rng.{name}") if rank == 0 else None)
+        if saved is None:
+            print(f"{path}: no saved {name!r} random state for rank {rank}; it continues from a fresh seed")
+        else:
+            generator.set_state(saved)
     return record
