@@ -30,7 +30,7 @@ __all__ = [
     "save_model",
 ]
 
-_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+_REPO_ID = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)(@(?P<revision>[\w./-]+))?$")  # owner/name or owner/name@rev
 FAMILIES: dict[str, type[GenerativeModel]] = {
     cls.family: cls for cls in (GlauberModel, MaskedDiffusionModel, BlackoutModel)
 }
@@ -45,18 +45,26 @@ class CheckpointError(ValueError):
 
 
 def resolve_checkpoint(path_or_repo: str | Path) -> Path:
-    """A local folder as is; otherwise a Hub repo id, downloaded with ``huggingface_hub``."""
+    """A local folder as is; otherwise a Hub repo id (``owner/name``, or ``owner/name@revision`` for a branch,
+    tag or commit), downloaded with ``huggingface_hub``. A missing path whose first folder exists here is a
+    mistyped local path, not a Hub id, and is reported as one."""
     local = Path(path_or_repo).expanduser()
     if local.is_dir():
         return local
     if local.exists():
         raise CheckpointError(local, "is a file; expected a checkpoint folder")
-    if not _REPO_ID.match(str(path_or_repo)):
+    match = _REPO_ID.match(str(path_or_repo))
+    if not match:
         raise CheckpointError(local, "no such checkpoint folder (and not a Hub repo id like 'owner/name')")
+    if Path(local.parts[0]).is_dir():
+        raise CheckpointError(
+            local,
+            f"no such checkpoint folder (the folder {local.parts[0]}/ exists here, so this is not taken for a Hub id)",
+        )
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id=str(path_or_repo)))
+        return Path(snapshot_download(repo_id=match["repo"], revision=match["revision"]))
     except Exception as err:  # the hub raises many types; keep the cause attached
         raise CheckpointError(
             Path(str(path_or_repo)), f"no such local folder, and could not download it from the Hugging Face Hub: {err}"
