@@ -188,8 +188,9 @@ class ImageTokenizer:
         s = self.image_size
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (s, s, 3):
             raise ValueError(f"expected uint8 (N, {s}, {s}, 3), got {images.dtype} {images.shape}")
+        device = next(self.model.parameters()).device  # the caller may have moved the model to a GPU
         out = [
-            self.model.encode(images_to_tensor(images[i : i + self.batch_size]))
+            self.model.encode(images_to_tensor(images[i : i + self.batch_size]).to(device)).cpu()
             for i in range(0, len(images), self.batch_size)
         ]
         return torch.cat(out) if out else torch.zeros(0, s * s // self.patch_size**2).long()

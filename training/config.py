@@ -13,6 +13,7 @@ class TrainConfig:
     corpus: str = "austen"  # text: "austen", or a folder / .txt file of your own
     faces: str = "dcgan"  # faces: "dcgan" (sampled from gan-face-generate) or a folder of images
     vq_dir: str = "assets/vq_faces"  # faces: the image tokenizer
+    augment: str = ""  # faces: "flip" adds every training face mirrored left-right
     cache_dir: str = ""  # prepared data; "" = $GGM_CACHE or ~/.cache/ggm
     vocab_size: int = 2048  # text: BPE size
     seq_len: int = 128
@@ -36,6 +37,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1
     warmup_steps: int = 200
     weight_decay: float = 0.01
+    beta2: float = 0.95  # AdamW's second-moment decay (MD4's reference recipe: 0.999)
     grad_clip: float = 1.0
     ema_decay: float = 0.999  # weight average validated, sampled and exported (training/weight_average.py)
     max_steps: int = 10_000
@@ -49,6 +51,7 @@ class TrainConfig:
     sample_every: int = 1000
     num_samples: int = 4
     checkpoint_every: int = 250
+    checkpoint_minutes: float = 0.0  # also checkpoint when this much wall time passed since the last; 0 = off
     export_dtype: str = "float16"
     device: str = "auto"  # "auto", "cpu" or "cuda"
     threads: int = 0  # CPU threads; 0 = torch's default
@@ -79,6 +82,10 @@ class TrainConfig:
                 raise ValueError
         except ValueError:
             out.append(f"widths = {self.widths!r}: positive integers separated by commas, e.g. '32,64,96'")
+        if self.augment not in ("", "flip"):
+            out.append(f"augment = {self.augment!r}: use '' or 'flip'")
+        if not 0 < self.beta2 < 1:
+            out.append(f"beta2 = {self.beta2} must be in (0, 1)")
         if not 0 <= self.clean_share < 1:
             out.append(f"clean_share = {self.clean_share} must be in [0, 1)")
         if self.clean_share > 0 and self.family != "ggm":

@@ -2,6 +2,7 @@
 faces' pixel counts (Blackout)."""
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +73,14 @@ def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
     return TokenData(encode(folder / "train.txt"), encode(folder / "val.txt"), tokenizer, windowed=True)
 
 
-def load_faces(cfg: TrainConfig, codes_dir: Path) -> TokenData:
-    """Encode the prepared faces with the VQ tokenizer once (cached in ``codes_dir``)."""
+def faces_with_augmentation(images: np.ndarray, augment: str) -> np.ndarray:
+    """The training faces, and with ``augment = "flip"`` their mirror images after them."""
+    return np.concatenate([images, images[:, :, ::-1]]) if augment == "flip" else images
+
+
+def load_faces(cfg: TrainConfig, device: torch.device | None = None) -> TokenData:
+    """Encode the prepared faces with the VQ tokenizer once (on ``device``), cached beside the faces under the
+    tokenizer's weight digest, so every run (and a deleted run folder) reuses them."""
     from ggm_core.vq import ImageTokenizer
     from training.prepare_faces import prepare_faces
 
@@ -81,14 +88,21 @@ def load_faces(cfg: TrainConfig, codes_dir: Path) -> TokenData:
     source = Path(cfg.faces)
     folder = prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
     tokenizer = ImageTokenizer.load(Path(cfg.vq_dir))
+    digest = hashlib.sha256((Path(cfg.vq_dir) / "vq.safetensors").read_bytes()).hexdigest()[:12]
+    codes_dir = folder / "codes" / (digest + ("-flip" if cfg.augment == "flip" else ""))
     splits = {}
     for split in ("train", "val"):
         path = codes_dir / f"{split}_codes.npy"
         if not path.is_file():
-            codes = tokenizer.encode(np.load(folder / f"{split}.npy")).numpy().astype(np.int16)
+            images = np.load(folder / f"{split}.npy")
+            images = faces_with_augmentation(images, cfg.augment) if split == "train" else images
+            tokenizer.model.to(device or "cpu")
+            codes = tokenizer.encode(images).numpy().astype(np.int16)
+            tokenizer.model.to("cpu")
             codes_dir.mkdir(parents=True, exist_ok=True)
-            np.save(path.with_suffix(".tmp.npy"), codes)
-            path.with_suffix(".tmp.npy").replace(path)
+            partial = path.with_suffix(f".{os.getpid()}.tmp.npy")  # runs encoding at once write apart
+            np.save(partial, codes)
+            partial.replace(path)
         splits[split] = torch.from_numpy(np.load(path).astype(np.int64))
     return TokenData(splits["train"], splits["val"], tokenizer, windowed=False)
 
@@ -102,16 +116,17 @@ def load_pixels(cfg: TrainConfig) -> TokenData:
     source = Path(cfg.faces)
     folder = prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
     splits = {split: np.load(folder / f"{split}.npy") for split in ("train", "val")}
+    splits["train"] = faces_with_augmentation(splits["train"], cfg.augment)
     tokenizer = PixelTokenizer(splits["train"].shape[1], splits["train"].shape[3])
     flat = {k: torch.from_numpy(v.reshape(v.shape[0], -1)) for k, v in splits.items()}
     return TokenData(flat["train"], flat["val"], tokenizer, windowed=False)
 
 
-def load_data(cfg: TrainConfig, out_dir: Path) -> TokenData:
+def load_data(cfg: TrainConfig, out_dir: Path, device: torch.device | None = None) -> TokenData:
     if cfg.dataset == "text":
         return load_text(cfg, out_dir / "tokenizer")
     if cfg.dataset == "faces" and cfg.family == "blackout":
         return load_pixels(cfg)
     if cfg.dataset == "faces":
-        return load_faces(cfg, out_dir / "data")
+        return load_faces(cfg, device)
     raise ValueError(f"unknown dataset {cfg.dataset!r}: use 'text' or 'faces'")

@@ -124,7 +124,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     torch.manual_seed(cfg.seed)
     if cfg.init_from and cfg.dataset == "text":
         copy_tokenizer(Path(cfg.init_from), out / "tokenizer")
-    data = load_data(cfg, out)  # every rank prepares the same deterministic data
+    data = load_data(cfg, out, device)  # every rank prepares the same deterministic data
     model = build_model(cfg, data)
     if cfg.init_from and not resume:
         initialise_from(model, Path(cfg.init_from))
@@ -141,7 +141,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr,
-        betas=(0.9, 0.95),
+        betas=(0.9, cfg.beta2),
     )
     rngs = {
         "data": torch.Generator().manual_seed(cfg.seed * 1000 + rank),
@@ -215,6 +215,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     if record["step"] == 0:
         validate(0)
     start_step, started = record["step"], time.perf_counter()
+    saved_at = started
     wall_before = record["wall_seconds"]
     bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not main_process, dynamic_ncols=True, desc="train")
     window_start, window_positions = time.perf_counter(), 0
@@ -276,8 +277,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                     model, data.tokenizer, out / "samples" / f"step_{step + 1:06d}", cfg.num_samples, seed=step
                 )
             model.network.train()
-        if (step + 1) % cfg.checkpoint_every == 0 or last or out_of_time:
+        minutes_up = agreed(cfg.checkpoint_minutes > 0 and time.perf_counter() - saved_at > 60 * cfg.checkpoint_minutes)
+        if (step + 1) % cfg.checkpoint_every == 0 or last or out_of_time or minutes_up:
             checkpoint()
+            saved_at = time.perf_counter()
         if out_of_time:
             if main_process:
                 bar.write(f"max_minutes={cfg.max_minutes} reached at step {step + 1}; resume with --resume")
