@@ -8,6 +8,7 @@ planner (what its inputs mean: known positions, notices, errors); everything els
 import dataclasses
 import inspect
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,11 +38,26 @@ def bullets(items: list[str]) -> str:
 
 
 def with_parameters(fn: Callable, names: list[str]) -> Callable:
-    """``fn(*args)`` with a signature naming its inputs, so the API lists them by name."""
-    fn.__signature__ = inspect.Signature(
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in names]
+    """``fn(*args, request)`` with a signature naming its inputs, so the API lists them by name; Gradio passes
+    the ``gr.Request`` (whose ``session_hash`` names the browser tab or API client) last."""
+    params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None) for n in names]
+    params.append(
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request)
     )
+    fn.__signature__ = inspect.Signature(params)
+    fn.__annotations__ = {"request": gr.Request}  # Gradio reads the type hints, not the signature
     return fn
+
+
+@dataclass
+class LiveRun:
+    """A run in progress for one visitor: its sessions, and set once the run's handler has sent its last output."""
+
+    sessions: list[RunSession]
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+STOP_WAIT_S = 10.0  # how long Stop waits for the run to send its last output (one network call, normally)
 
 
 # ---------------------------------------------------------------------------------------------- advanced panel
@@ -166,8 +182,8 @@ class TabController:
     def __init__(self, slot: ModelSlot, view, planner: Callable, advanced: Advanced, outputs: RunOutputs) -> None:
         self.slot, self.view, self.planner, self.advanced, self.out = slot, view, planner, advanced, outputs
         self.session = gr.State(None)
-        self.compare_sessions = gr.State(None)
         self.events: list = []
+        self.live: dict[str, LiveRun] = {}  # by session hash: what Stop stops (never a stale gr.State)
 
     # ---------------------------------------------------------------------------------------- a run
     def _settings(self, model, values: list) -> tuple[RunSettings, list[str]]:
@@ -184,7 +200,7 @@ class TabController:
                 )
         return settings, notices
 
-    def _stream(self, mode: str, tab_inputs: list, name, settings_values: list):
+    def _stream(self, mode: str, tab_inputs: list, name, settings_values: list, visitor: str):
         name, model = self.slot.pick(name)
         settings, range_notices = self._settings(model, settings_values)
         plan = self.planner(mode, tab_inputs, model)
@@ -202,37 +218,57 @@ class TabController:
         session = RunSession(
             model, name, settings, plan.known, plan.known_tokens, plan.extra, plan.noise_from, plan.allowed
         )
-        hide, last = gr.update(**HIDE), None
-        first = True
-        for frame in session.frames():
-            shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
-            if frame.final:
-                yield (*extra_skip, shown, status([session.readout, notes]), "", *self._ready(session))
-                return
-            extra = (plan.first_outputs or extra_skip) if first else extra_skip
-            new = gr.skip() if last is not None and _same(shown, last) else shown
-            info = "" if first else gr.skip()  # the previous run's "Frame N of M" line goes
-            first, last = False, shown
-            yield (*extra, new, status([frame.progress, notes]), info, hide, hide, session)
-            if frame.forward:
-                time.sleep(FORWARD_FRAME_S)
+        live = self.live[visitor] = LiveRun([session])
+        try:
+            hide, last = gr.update(**HIDE), None
+            first = True
+            for frame in session.frames():
+                shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
+                if frame.final:
+                    yield (*extra_skip, shown, status([session.readout, notes]), "", *self._ready(session))
+                    return
+                extra = (plan.first_outputs or extra_skip) if first else extra_skip
+                new = gr.skip() if last is not None and _same(shown, last) else shown
+                info = "" if first else gr.skip()  # the previous run's "Frame N of M" line goes
+                first, last = False, shown
+                yield (*extra, new, status([frame.progress, notes]), info, hide, hide, session)
+                if frame.forward:
+                    time.sleep(FORWARD_FRAME_S)
+            if session.stopped:  # the run's own last output; Stop sends the same one (either may arrive last)
+                shown = self.view.frame(model, *_current(session), session.trajectory.extra)
+                yield (*extra_skip, shown, *self._stopped(session))
+        finally:
+            live.done.set()
+            if self.live.get(visitor) is live:
+                del self.live[visitor]
 
-    def _ready(self, session: RunSession, summary: str | None = None) -> tuple:
-        """Scrubber, download and state once a run has ended (or stopped)."""
+    def _ready(self, session: RunSession, summary: str | None = None, path=None) -> tuple:
+        """Scrubber, download and state once a run has ended (or stopped); ``path``: an export already written."""
         traj = session.trajectory
         last = len(traj) - 1
-        path = self.view.export(traj, session.model, summary if summary is not None else session.summary)
+        path = path or self.view.export(traj, session.model, summary if summary is not None else session.summary)
         return (
             gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)"),
             gr.update(visible=True, value=str(path)),
             session,
         )
 
+    def _stopped(self, session: RunSession) -> tuple:
+        """Status, frame line, scrubber, download and state of a stopped run: the same whoever sends them (the run's
+        handler or Stop), from one export written once. (Fresh updates each time: Gradio consumes what it sends.)"""
+        if session.stopped_outputs is None:
+            message = f"Stopped after {session.trajectory.nfe[-1]} network calls. Scrub or download what ran."
+            path = self.view.export(session.trajectory, session.model, "stopped: " + session.summary)
+            session.stopped_outputs = (message, path)
+        message, path = session.stopped_outputs
+        return (message, "", *self._ready(session, path=path))
+
     def run_handler(self, mode: str, tab_names: list[str]) -> Callable:
         n = len(tab_names)
 
         def handler(*values):
-            yield from self._stream(mode, list(values[:n]), values[n], list(values[n + 1 :]))
+            *values, request = values
+            yield from self._stream(mode, list(values[:n]), values[n], list(values[n + 1 :]), visitor_of(request))
 
         handler.__name__ = f"{mode}_handler"
         return with_parameters(handler, [*tab_names, *self.advanced.names])
@@ -251,17 +287,16 @@ class TabController:
         self.events.append(event)
 
     # ---------------------------------------------------------------------------------------- stop, scrub
-    def stop(self, session, compared):
-        stopped = [s for s in compared or [] if isinstance(s, RunSession) and s.stop()]
-        if isinstance(session, RunSession) and session.stop():
-            traj = session.trajectory
-            return (
-                f"Stopped after {traj.nfe[-1]} network calls. Scrub or download what ran.",
-                *self._ready(session, "stopped: " + session.summary),
-            )
-        if stopped:
-            return f"Stopped the side-by-side run ({len(stopped)} runs).", gr.skip(), gr.skip(), gr.skip()
-        return "Nothing is running.", gr.skip(), gr.skip(), gr.skip()
+    def stop(self, request: gr.Request):
+        """Flag this visitor's run, wait until it has sent its last output, and send the same one."""
+        live = self.live.get(visitor_of(request))
+        if live is None or not any(session.stop() for session in live.sessions):
+            return "Nothing is running.", gr.skip(), gr.skip(), gr.skip()
+        live.done.wait(STOP_WAIT_S)
+        if len(live.sessions) > 1:
+            return f"Stopped the side-by-side run ({len(live.sessions)} runs).", gr.skip(), gr.skip(), gr.skip()
+        message, _, scrub, download, session = self._stopped(live.sessions[0])
+        return message, scrub, download, session
 
     def show_frame(self, frame, session, show_belief):
         """The scrubbed frame; with the belief overlay on, one network call reads it (never during a run)."""
@@ -282,11 +317,10 @@ class TabController:
 
     def wire_common(self, stop_btn, prefix: str) -> None:
         """Stop, scrub, belief toggle and the seed that moves on after each run."""
-        stop_btn.click(
+        stop_btn.click(  # no cancels: a cancelled generator could not send its stopped state (a race)
             self.stop,
-            [self.session, self.compare_sessions],
+            None,
             [self.out.status, self.out.scrub, self.out.download, self.session],
-            cancels=self.events,
             api_name=f"stop_{prefix}",
         )
         shown = [self.out.view, self.out.frame_info]
@@ -303,6 +337,7 @@ class TabController:
         n, columns = len(tab_names), len(parts.models)
 
         def handler(*values):
+            *values, request = values
             tab_inputs, seed = list(values[:n]), values[n]
             picks = values[n + 1 :]
             sessions, notes = [], []
@@ -311,7 +346,7 @@ class TabController:
                 plan = self.planner(mode, tab_inputs, model)
                 if plan.error:
                     gr.Warning(plain(plan.error))
-                    yield (*[gr.skip()] * (2 * columns), None)
+                    yield tuple(gr.skip() for _ in range(2 * columns))
                     return
                 n_free = int((~plan.known).sum()) if plan.known is not None else model.seq_len
                 settings = RunSettings.for_budget(model, budget, n_free, seed)
@@ -322,16 +357,24 @@ class TabController:
             for notice in notes:
                 gr.Info(plain(notice))
             shown = [None] * columns
-            for group in run_side_by_side(sessions):
-                views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
-                lines = [f"**{s.name}** · " + (s.readout if s.finished else s.progress_line()) for s in group]
-                ended = not any(s.running for s in group)  # the last update carries every column (for the API)
-                sent = [
-                    gr.skip() if old is not None and not ended and _same(v, old) else v
-                    for v, old in zip(views, shown, strict=True)
-                ]
-                shown = views
-                yield (*sent, *lines, sessions)
+            live = self.live[visitor_of(request)] = LiveRun(sessions)
+            try:
+                for group in run_side_by_side(sessions):
+                    views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
+                    lines = [f"**{s.name}** · " + _line(s) for s in group]
+                    ended = not any(s.running for s in group)  # the last update carries every column (for the API)
+                    sent = [
+                        gr.skip() if old is not None and not ended and _same(v, old) else v
+                        for v, old in zip(views, shown, strict=True)
+                    ]
+                    shown = views
+                    yield (*sent, *lines)
+                if any(s.stopped for s in sessions):
+                    yield (*[gr.skip()] * columns, *[f"**{s.name}** · " + _line(s) for s in sessions])
+            finally:
+                live.done.set()
+                if self.live.get(visitor_of(request)) is live:
+                    del self.live[visitor_of(request)]
 
         return with_parameters(handler, [*tab_names, "seed", *(f"model_{i}" for i in range(columns)),
                                          *(f"budget_{i}" for i in range(columns))])  # fmt: skip
@@ -340,7 +383,7 @@ class TabController:
         event = trigger(
             self.compare_handler(mode, tab_names, parts),
             [*tab_inputs, self.advanced.seed, *parts.models, *parts.budgets],
-            [*parts.views, *parts.readouts, self.compare_sessions],
+            [*parts.views, *parts.readouts],
             api_name=api_name,
             concurrency_id="sampler",
             show_progress="minimal",
@@ -368,6 +411,19 @@ def compare_columns(prefix: str, slot: ModelSlot, count: int, make_view: Callabl
                     gr.Markdown("", label=f"Readout {i + 1}", elem_id=f"{prefix}-compare-readout-{i}")
                 )
     return parts
+
+
+def visitor_of(request: gr.Request | None) -> str:
+    """Who a handler runs for: the browser tab's or API client's session hash ("" when Gradio gives none)."""
+    return str(getattr(request, "session_hash", "") or "")
+
+
+def _line(session: RunSession) -> str:
+    if session.finished:
+        return session.readout
+    if session.stopped:
+        return f"stopped after {session.trajectory.nfe[-1]} network calls"
+    return session.progress_line()
 
 
 def _current(session: RunSession) -> tuple:

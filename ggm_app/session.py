@@ -230,6 +230,7 @@ class RunSession:
         self._redrawn = np.zeros(model.seq_len, bool)  # by the forward process ("noise it")
         self.seconds = 0.0  # time spent inside the sampler
         self.stopped = self.finished = False
+        self.stopped_outputs: tuple | None = None  # what the app shows for this run once stopped (built once)
         self.last: SamplerEvent | None = None
         self._since: set[int] = set()
 
@@ -380,5 +381,7 @@ def run_side_by_side(sessions: list[RunSession], fps: float = 10.0) -> Iterator[
         if now - last_shown >= 1.0 / fps:
             last_shown = now
             yield sessions
+    for stream in streams.values():  # a stopped run's stream ends here, not when it is garbage-collected
+        stream.close()
     if not any(s.stopped for s in sessions):
         yield sessions

@@ -237,13 +237,18 @@ def test_stop_button_cancels_a_run(page):
     sweeps = page.locator("#face-sweeps input[type=number]")
     sweeps.fill("8")
     sweeps.press("Enter")
-    page.click("#face-generate")
-    page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Sampling')")
-    page.click("#face-stop")
-    page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Stopped after')")
-    page.wait_for_timeout(6000)  # longer than the whole run would take: no final readout may arrive
-    status = page.locator("#face-status").inner_text()
-    assert "Stopped after" in status and "tokens/s" not in status
+    for delay_ms in (1500, 2200, 3000, 400):  # Stop once raced the run's own updates: 2 of 6 tries stuck
+        page.click("#face-generate")
+        page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Sampling')")
+        page.wait_for_timeout(delay_ms)
+        page.click("#face-stop")
+        page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Stopped after')")
+        page.wait_for_timeout(1500)
+        status = page.locator("#face-status").inner_text()
+        assert "Stopped after" in status and "tokens/s" not in status and "Sampling" not in status, delay_ms
+        assert page.locator("#face-scrub").is_visible() and page.locator("#face-dl").is_visible(), delay_ms
+    page.wait_for_timeout(5000)  # longer than the whole run would take: no late readout may arrive
+    assert "Stopped after" in page.locator("#face-status").inner_text()
     page.screenshot(path=str(SHOTS / "faces_stopped.png"), full_page=True)
 
 
