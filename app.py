@@ -27,6 +27,7 @@ DEFAULT_FACE_MODEL = "assets/faces"
 DEFAULT_EXTRA_FACE_MODELS = ("assets/md4_faces",)  # loaded beside it when present, so Compare has two families
 SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
 MAX_FILE_SIZE = "10mb"
+CACHE_MAX_AGE_S = float(os.environ.get("GGM_CACHE_MAX_AGE_S", 3600))  # Gradio's cached frames and downloads
 IMAGE_TOKENIZERS = ("vq", "pixels")  # the faces tab: VQ codes (GGM, MD4) or raw pixels (Blackout)
 COMPARE_HELP = (
     "Two or more models (or one model at two budgets) on the same input and seed, streaming together. A "
@@ -51,6 +52,7 @@ CSS = """
 .ggm-tokens .textfield { word-break: normal; row-gap: 3px; font-size: 1.05rem; }
 .ggm-tokens .token.highlighted { margin: 0 !important; padding: 2px 0 !important; border-radius: 0 !important;
   box-shadow: inset -1px 0 0 rgba(255, 255, 255, 0.9); }
+.dark .ggm-tokens .token.highlighted { color: #f5f5f5 !important; box-shadow: inset -1px 0 0 rgba(0, 0, 0, 0.6); }
 .ggm-diagram svg { border: 1px solid #ddd; border-radius: 8px; }
 footer { display: none !important; }
 """
@@ -236,7 +238,10 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
 # ============================================================================================== the app
 def build_demo(text: ModelSlot, face: ModelSlot, examples: list[Path] | None = None) -> gr.Blocks:
     """The whole app; ``text`` and ``face`` hold the loaded checkpoints (a tab without one shows why)."""
-    with gr.Blocks(title="Glauber Generative Model") as demo:
+    # Every streamed frame and download is a file in Gradio's cache: delete those older than CACHE_MAX_AGE_S, checked
+    # every sixth of that, so a long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
+    delete_cache = (max(10, int(CACHE_MAX_AGE_S / 6)), int(CACHE_MAX_AGE_S))
+    with gr.Blocks(title="Glauber Generative Model", delete_cache=delete_cache) as demo:
         gr.Markdown(
             "# Glauber Generative Model\n"
             "A discrete diffusion model that denoises a sequence of tokens **one position at a time** "

@@ -404,3 +404,53 @@ def test_blackout_grows_from_black_and_repaints_only_brushed_pixels(browser, url
     assert not (changed & (_stroke_distance() > 3.5 + 2)).any(), "pixels away from the stroke must not change"
     page.screenshot(path=str(SHOTS / "faces_blackout_repaint.png"), full_page=True)
     page.close()
+
+
+def _rgba(css: str) -> tuple[float, ...]:
+    values = [float(v) for v in css[css.index("(") + 1 : -1].split(",")]
+    return (*values[:3], values[3] if len(values) == 4 else 1.0)
+
+
+def _luminance(rgb) -> float:
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_dark_mode_token_text_keeps_its_contrast(browser, url):
+    """With ?__theme=dark every token's text against its 50%-alpha state colour over the page is ≥ 4.5:1 (WCAG AA)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url + "?__theme=dark", wait_until="load")
+    page.wait_for_selector("#text-input textarea", timeout=60_000)
+    page.fill("#text-input textarea", "Emma [3] rich.")
+    page.click("#text-infill")
+    page.wait_for_function(
+        "() => document.querySelector('#text-status').innerText.includes('network calls ·')", timeout=60_000
+    )
+    page.screenshot(path=str(SHOTS / "text_dark.png"), full_page=True)
+    ground = _rgba(
+        page.eval_on_selector(
+            "#text-out .token",
+            """e => {
+        for (let a = e.parentElement; a; a = a.parentElement) {  // the first opaque background behind the tokens
+            const c = getComputedStyle(a).backgroundColor;
+            if (c !== 'transparent' && !c.endsWith(', 0)')) return c;
+        }
+        return 'rgb(255, 255, 255)';
+    }""",
+        )
+    )
+    assert _luminance(ground[:3]) < 0.05, ground  # the dark theme is on
+    styles = page.eval_on_selector_all(
+        "#text-out .token", "els => els.map(e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor])"
+    )
+    assert styles
+    for text_css, back_css in styles:
+        *back, alpha = _rgba(back_css)
+        shown = [alpha * b + (1 - alpha) * g for b, g in zip(back, ground[:3], strict=True)]
+        lighter, darker = sorted((_luminance(_rgba(text_css)[:3]), _luminance(shown)), reverse=True)
+        assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (text_css, back_css, ground)
+    page.close()
