@@ -285,6 +285,7 @@ def launch_kwargs() -> dict:
         "server_port": 7860 if on_spaces else int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
         "max_file_size": MAX_FILE_SIZE,
         "css": CSS,
+        "show_error": True,  # an API caller sees why a value was refused (e.g. a seed that is not a number)
     }
 
 

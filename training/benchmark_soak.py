@@ -1,0 +1,151 @@
+"""Soak the app: many mixed runs through ``gradio_client``, several at a time, against a server on this machine.
+
+    python -m training.benchmark_soak [--runs 200] [--clients 5] [--cache-age 60]
+
+Starts ``app.py`` (the shipped checkpoints, or ``--text-model`` / ``--face-model``) in a subprocess with its own
+Gradio cache folder and ``GGM_CACHE_MAX_AGE_S=--cache-age``, then ``--clients`` threads each submit runs drawn in
+turn from a fixed mix: text infill and generation, face generation, a run stopped mid-way, and bad inputs (overlong
+and non-ASCII text, a gap at the very start, a junk seed, a missing image) that must come back as clear refusals.
+Prints failures (anything raised that is not a refusal), the Gradio cache's size and file count before and after,
+and the server's memory (RSS) every 25 runs.
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from gradio_client import Client
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = {"positions_per_call": 4, "temperature": 1.0, "top_p": 1.0}
+
+
+def folder_size(folder: Path) -> tuple[float, int]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 2**20, len(files)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def mix(client: Client, kind: str, seed: int) -> str:
+    """One run of the mix; returns "ok", "refused" (a clear message came back) or raises."""
+    if kind == "infill_text":
+        *_, final = client.submit(text="She was [___] and [4] at home.", gap=6, seed=seed, **FAST,
+                                  api_name="/infill_text")  # fmt: skip
+        return "ok" if "network calls" in final[1] else "refused"
+    if kind == "generate_text":
+        client.submit(seed=seed, **FAST, api_name="/generate_text").result()
+        return "ok"
+    if kind == "generate_face":
+        client.submit(seed=seed, **FAST, api_name="/generate_face").result()
+        return "ok"
+    if kind == "stop":
+        job = client.submit(seed=seed, positions_per_call=1, api_name="/generate_face")
+        time.sleep(0.5 + (seed % 5) * 0.3)
+        message = client.predict(api_name="/stop_face")[0]
+        job.result()
+        return "ok" if message.startswith(("Stopped", "Nothing is running")) else "refused"
+    if kind == "bad_text":
+        text = ["", "[3]" + "ü" * 5000, "🙂[___]日本[2]", "[0][0][0]"][seed % 4]
+        outputs = client.submit(text=text, gap=4, seed=seed, **FAST, api_name="/infill_text").result()
+        return "refused" if "⚠️" in str(outputs) else "ok"
+    if kind == "bad_seed":
+        try:
+            client.submit(seed="abc", **FAST, api_name="/generate_text").result()
+        except Exception as err:  # Gradio refuses the value before the app sees it, and says which input
+            if "Could not preprocess input component" in str(err) and "number" in str(err):
+                return "refused"
+            raise
+        return "ok"
+    if kind == "no_image":
+        outputs = client.submit(None, seed=seed, **FAST, api_name="/infill_face").result()
+        return "refused" if "⚠️" in str(outputs) else "ok"
+    raise ValueError(kind)
+
+
+KINDS = ("infill_text", "generate_face", "generate_text", "stop", "bad_text", "infill_text", "bad_seed", "no_image")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=5)
+    parser.add_argument("--cache-age", type=float, default=60.0, help="GGM_CACHE_MAX_AGE_S for the server")
+    parser.add_argument("--text-model")
+    parser.add_argument("--face-model")
+    args = parser.parse_args(argv)
+    cache = Path(tempfile.mkdtemp(prefix="ggm_soak_cache_"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(cache), "GGM_CACHE_MAX_AGE_S": str(args.cache_age),
+           "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    models = [*(["--text-model", args.text_model] if args.text_model else []),
+              *(["--face-model", args.face_model] if args.face_model else [])]  # fmt: skip
+    server = subprocess.Popen([sys.executable, "app.py", *models], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(240):
+        try:
+            Client(url, verbose=False)  # answers once the server is up
+            break
+        except Exception:  # not up yet
+            time.sleep(0.5)
+    else:
+        raise SystemExit("the app did not start: " + server.stderr.read()[-2000:])
+    print(
+        f"server up: {rss_mb(server.pid):.0f} MB RSS; cache {folder_size(cache)[0]:.1f} MB, {folder_size(cache)[1]} files"
+    )
+    counts, failures, lock, done = {"ok": 0, "refused": 0}, [], threading.Lock(), [0]
+    began = time.perf_counter()
+
+    def worker(index: int) -> None:
+        own = Client(url, verbose=False)
+        while True:
+            with lock:
+                if done[0] >= args.runs:
+                    return
+                n = done[0]
+                done[0] += 1
+            kind = KINDS[n % len(KINDS)]
+            try:
+                result = mix(own, kind, n)
+            except Exception as err:  # a failure: anything but a clear refusal
+                with lock:
+                    failures.append(f"run {n} ({kind}): {type(err).__name__}: {str(err)[:200]}")
+                continue
+            with lock:
+                counts[result] += 1
+                if (n + 1) % 25 == 0:
+                    size, files = folder_size(cache)
+                    print(f"{n + 1:4d} runs, {time.perf_counter() - began:5.0f} s: server {rss_mb(server.pid):.0f} MB "
+                          f"RSS; cache {size:.1f} MB, {files} files")  # fmt: skip
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    size, files = folder_size(cache)
+    print(f"\n{args.runs} runs by {args.clients} clients in {time.perf_counter() - began:.0f} s: {counts['ok']} ok, "
+          f"{counts['refused']} clear refusals, {len(failures)} failures; server {rss_mb(server.pid):.0f} MB RSS; "
+          f"cache {size:.1f} MB, {files} files (kept for {args.cache_age:.0f} s)")  # fmt: skip
+    for line in failures[:20]:
+        print("  " + line)
+    server.terminate()
+    server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
