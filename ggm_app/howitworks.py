@@ -12,9 +12,15 @@ noise.
 visited token from softmax(h + log μ), where h are the network's scores for every candidate token given all
 the *other* tokens and the step (a heat-bath, or Glauber, update). With the Bayes-optimal h this reverse chain
 produces the data distribution exactly (up to the ε of signal the forward chain leaves at the end); one network
-call per step, one token changed per step. Infilling clamps the known positions: for GGM that is an
+call per step, one token changed per step. Infilling clamps the known positions: for GGM that alone is an
 *approximation* (the scores expect every other token to have been noised too, but a clamped token is clean at
-every step; on a small space the error is up to 2.6% in total variation), while MD4's clamping is exact.
+every step; on small spaces the error is 1–23% in total variation), while MD4's clamping is exact.
+
+**Refinement sweeps (exact in the limit).** A model trained with one more context, *everything else clean*,
+learns the data's full conditionals P(token i | all the others). After the chain, R refinement sweeps redraw
+every free position from them, your text held fixed: a Gibbs sampler whose stationary law is exactly the law of
+the gaps given your text, so infilling becomes exact as R grows (on small spaces the error falls below 0.1% by
+R = 8). Set R in Advanced (*Refinement sweeps*); without gaps they keep an exact sample exact.
 
 **Signal-vs-noise classifier.** The network is trained as a binary classifier: *is this candidate token at
 position i the kept token (signal), or a fresh draw from μ (noise)?* Its logit is h + log(κ_t/(1−κ_t)), and
@@ -35,7 +41,8 @@ A budget is a number of network calls; GGM meets it with several positions per c
 *Glauber Generative Model* (arXiv 2405.17035); the paper's own derivation could not be consulted. The
 library checks it exactly on a small space (the reverse chain reproduces the data law to 1e-12).
 Settings other than the defaults (temperature, top-p, several positions per network call, another number of
-sweeps) and GGM's clamping are approximations of this chain; the readout says which. The formulation is in
+sweeps) and GGM's clamping are approximations of this chain, refinement sweeps make clamping exact only in the
+limit; the readout says which. The formulation is in
 the repository's docs/math.md.</small>
 """
 
