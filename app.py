@@ -15,10 +15,11 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no update check or analytics: works offline
 
 import gradio as gr  # noqa: E402
+from gradio.utils import get_upload_folder as gradio_upload_folder  # noqa: E402
 
 from ggm_app import faces, howitworks  # noqa: E402
 from ggm_app import text as textui  # noqa: E402
-from ggm_app.common import COLOR_MAP, STATE_HELP, ModelSlot, load_slot, split_specs  # noqa: E402
+from ggm_app.common import COLOR_MAP, STATE_HELP, ModelSlot, load_slot, split_specs, start_cache_sweeper  # noqa: E402
 from ggm_app.controls import RunOutputs, TabController, advanced_panel, compare_columns  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -238,10 +239,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
 # ============================================================================================== the app
 def build_demo(text: ModelSlot, face: ModelSlot, examples: list[Path] | None = None) -> gr.Blocks:
     """The whole app; ``text`` and ``face`` hold the loaded checkpoints (a tab without one shows why)."""
-    # Every streamed frame and download is a file in Gradio's cache: delete those older than CACHE_MAX_AGE_S, checked
-    # every sixth of that, so a long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
-    delete_cache = (max(10, int(CACHE_MAX_AGE_S / 6)), int(CACHE_MAX_AGE_S))
-    with gr.Blocks(title="Glauber Generative Model", delete_cache=delete_cache) as demo:
+    with gr.Blocks(title="Glauber Generative Model") as demo:
         gr.Markdown(
             "# Glauber Generative Model\n"
             "A discrete diffusion model that denoises a sequence of tokens **one position at a time** "
@@ -307,6 +305,9 @@ def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
     for e in text.errors + face.errors:
         print(f"[ggm app] checkpoint not loaded: {e}")
     demo = build_demo(text, face, faces.find_examples(example_folders(face_specs)))
+    # Every streamed frame and download is a file in Gradio's cache: those older than CACHE_MAX_AGE_S go, so a
+    # long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
+    start_cache_sweeper(Path(gradio_upload_folder()), CACHE_MAX_AGE_S)
     return demo.queue(default_concurrency_limit=1)
 
 

@@ -1,5 +1,8 @@
 """Shared pieces: checkpoint specs and loading (any family), token state labels and colours, export folders."""
 
+import contextlib
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,3 +102,38 @@ def export_dir(max_age_s: float = 3600.0) -> Path:
         except OSError:  # another worker removed it first
             pass
     return Path(tempfile.mkdtemp(dir=base))
+
+
+def sweep_cache(folder: Path, max_age_s: float, keep_before: float) -> int:
+    """Delete the files under ``folder`` made after ``keep_before`` (a timestamp) and older than ``max_age_s``,
+    and the folders they leave empty; returns how many files went. Files made before ``keep_before`` (the page's
+    own: example thumbnails) stay."""
+    now, removed = time.time(), 0
+    for base, _, names in os.walk(folder, topdown=False):  # files first, then the folders they leave empty
+        for name in names:
+            path = Path(base, name)
+            try:
+                if keep_before < path.lstat().st_ctime < now - max_age_s:
+                    path.unlink()
+                    removed += 1
+            except OSError:  # gone already (Gradio's own clean-up, another worker)
+                continue
+        if Path(base) != folder:
+            with contextlib.suppress(OSError):
+                Path(base).rmdir()  # only if empty
+    return removed
+
+
+def start_cache_sweeper(folder: Path, max_age_s: float) -> threading.Thread:
+    """Sweep Gradio's file cache every sixth of ``max_age_s`` in a daemon thread (streamed frames and downloads
+    would otherwise pile up on a long-lived server; Gradio's own ``delete_cache`` missed about half the frames)."""
+    keep_before = time.time()
+
+    def loop() -> None:
+        while True:
+            time.sleep(max(1.0, max_age_s / 6))
+            sweep_cache(folder, max_age_s, keep_before)
+
+    thread = threading.Thread(target=loop, name="ggm-cache-sweeper", daemon=True)
+    thread.start()
+    return thread

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 import numpy as np
 import pytest
@@ -465,3 +466,20 @@ def test_a_masked_diffusion_checkpoint_loads_into_its_tab(tmp_path):
     slot = load_slot([str(text), str(make_md4_checkpoint(tmp_path / "md4", text))], "bpe")
     assert slot.names == ["text", "md4"] and slot.models["md4"].family == "md4" and not slot.errors
     assert slot.pick("no such name")[0] == "text"
+
+
+def test_the_cache_sweeper_removes_old_run_files_but_not_the_pages_own(tmp_path):
+    from ggm_app.common import sweep_cache
+
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "example.webp").write_bytes(b"x")  # made before the page was served: stays
+    time.sleep(0.02)
+    served = time.time()
+    time.sleep(0.02)
+    for i in range(3):
+        (tmp_path / f"run{i}").mkdir()
+        (tmp_path / f"run{i}" / "image.png").write_bytes(b"x")
+    assert sweep_cache(tmp_path, max_age_s=60, keep_before=served) == 0  # young run files stay
+    time.sleep(0.05)
+    assert sweep_cache(tmp_path, max_age_s=0.01, keep_before=served) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page"]  # emptied folders go too

@@ -27,8 +27,15 @@ FAST = {"positions_per_call": 4, "temperature": 1.0, "top_p": 1.0}
 
 
 def folder_size(folder: Path) -> tuple[float, int]:
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    return sum(p.stat().st_size for p in files) / 2**20, len(files)
+    """MB and files under ``folder`` (the app's sweeper may remove some while they are counted)."""
+    size, count = 0, 0
+    for base, _, names in os.walk(folder):
+        for name in names:
+            try:
+                size, count = size + os.stat(os.path.join(base, name)).st_size, count + 1
+            except FileNotFoundError:
+                continue
+    return size / 2**20, count
 
 
 def rss_mb(pid: int) -> float:
@@ -82,6 +89,7 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--clients", type=int, default=5)
     parser.add_argument("--cache-age", type=float, default=60.0, help="GGM_CACHE_MAX_AGE_S for the server")
+    parser.add_argument("--keep-cache", action="store_true", help="leave the cache folder for inspection")
     parser.add_argument("--text-model")
     parser.add_argument("--face-model")
     args = parser.parse_args(argv)
@@ -143,6 +151,8 @@ def main(argv=None) -> None:
           f"cache {size:.1f} MB, {files} files (kept for {args.cache_age:.0f} s)")  # fmt: skip
     for line in failures[:20]:
         print("  " + line)
+    if args.keep_cache:
+        print(f"cache kept in {cache}")
     server.terminate()
     server.wait(30)
 
