@@ -66,6 +66,11 @@ class Knob:
         return None if value == self.exact else self.approximation.format(value=value, exact=self.exact)
 
 
+def app_knobs(model: "GenerativeModel") -> dict:
+    """The knob values a UI starts at (each knob's ``start``): what the app runs by default."""
+    return {k.name: k.start for k in model.knobs()}
+
+
 class GenerativeModel(ABC):
     """A trained model of one family with its tokenizer: train, sample, describe, save (ggm_core.checkpoint)."""
 

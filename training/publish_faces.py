@@ -18,6 +18,7 @@ from PIL import Image
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
 from ggm_core.events import run_to_end
+from ggm_core.family import app_knobs
 from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, mask_to_cells
 from training.plots import image_grid
 from training.prepare_faces import prepare_faces
@@ -43,7 +44,8 @@ def infill_rows(model, faces: np.ndarray, seed: int) -> np.ndarray:
         masked[:, cells_to_pixels(cells, tokenizer.patch_size)] = 128
         filled = []
         for i, face_codes in enumerate(codes):
-            last = run_to_end(model.sample(known_tokens=face_codes, known=known, seed=seed + 100 * index + i))
+            knobs = app_knobs(model)
+            last = run_to_end(model.sample(known_tokens=face_codes, known=known, seed=seed + 100 * index + i, **knobs))
             decoded = tokenizer.decode(last.tokens)[0]
             filled.append(compose(decoded, faces[i], blend_alpha(cells, tokenizer.patch_size)))
         rows += [faces, masked, np.stack(filled)]

@@ -16,6 +16,7 @@ import torch
 from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
 from ggm_core.events import run_to_end
+from ggm_core.family import app_knobs
 from training.prepare_text import prepare_text
 from training.train_state import training_record
 from training.train_tokenizer import read_paragraphs
@@ -34,7 +35,7 @@ def infill_examples(model, paragraphs: list[str], count: int, gap: int, seed: in
         lo = L // 2 - gap // 2
         known = torch.ones(L, dtype=torch.bool)
         known[lo : lo + gap] = False
-        last = run_to_end(model.sample(known_tokens=window, known=known, seed=seed + index))
+        last = run_to_end(model.sample(known_tokens=window, known=known, seed=seed + index, **app_knobs(model)))
         filled = last.tokens[0]
         examples.append(
             {
