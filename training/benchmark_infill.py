@@ -31,6 +31,7 @@ from tqdm import tqdm
 from ggm_app.session import RunSession, RunSettings
 from ggm_app.text import DEFAULT_GAP, EXAMPLES, allowed_tokens, plan_infill
 from ggm_core.checkpoint import load_model
+from ggm_core.family import app_knobs
 from training.judge import generative_perplexity, load_judge
 from training.prepare_text import prepare_text
 from training.word_metrics import WORD, real_word_rate, word_vocabulary
@@ -134,7 +135,7 @@ def main(argv=None) -> None:
         kept = 100 * sum(r["kept"]) / len(r["kept"])
         perplexity = f"{judge_perplexity(judge, r['windows']):.1f}" if judge else "–"
         print(f"| {name} | {first:.1f}% | {words:.1f}% | {kept:.0f}% | {perplexity} |")
-    app_defaults = {k.name: k.start for k in model.knobs()}
+    app_defaults = app_knobs(model)
     print(f"\nThe app's own examples, seeds 0-7 (the new seam, the app's defaults {app_defaults}; first generated "
           "word of the gap):\n")  # fmt: skip
     print("| example | whole first words | first words |\n|---|---|---|")
