@@ -5,11 +5,15 @@ from PIL import Image
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
-    """Any Pillow image → RGB; transparency is composited over white, 16-bit/float greyscale rescaled."""
+    """Any Pillow image → RGB; transparency is composited over white; 16-bit greyscale divided by 257, float greyscale
+    in [0, 1] multiplied by 255."""
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         a = np.asarray(im, dtype=np.float64)
-        a = a / max(a.max(), 1.0) * 255 if a.max() > 255 else a
-        im = Image.fromarray(a.clip(0, 255).astype(np.uint8))
+        if im.mode.startswith("I;16") or (im.mode == "I" and a.max() > 255):
+            a = a / 257  # 16-bit: 65535 → 255, keeping the image's own brightness (not stretched to its maximum)
+        elif im.mode == "F" and a.max() <= 1.0:
+            a = a * 255  # float in [0, 1]
+        im = Image.fromarray(np.round(a).clip(0, 255).astype(np.uint8))
     if im.mode in ("P", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
         im = im.convert("RGBA")
     if im.mode == "RGBA":

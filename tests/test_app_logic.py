@@ -483,3 +483,16 @@ def test_the_cache_sweeper_removes_old_run_files_but_not_the_pages_own(tmp_path)
     time.sleep(0.05)
     assert sweep_cache(tmp_path, max_age_s=0.01, keep_before=served) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page"]  # emptied folders go too
+
+
+def test_a_16_bit_greyscale_png_keeps_its_brightness(tmp_path):
+    """A 16-bit PNG used to be stretched to its own maximum (mean 149 instead of 104, highlights clipped)."""
+    from ggm_core.images import to_rgb
+
+    grey = np.full((64, 64), 104 * 257, dtype=np.uint16)
+    grey[:8, :8] = 200 * 257
+    Image.fromarray(grey).save(tmp_path / "g16.png")
+    rgb = np.asarray(to_rgb(Image.open(tmp_path / "g16.png")))
+    assert rgb.shape == (64, 64, 3) and int(rgb[40, 40, 0]) == 104 and int(rgb[0, 0, 0]) == 200
+    floats = Image.fromarray(np.full((8, 8), 0.5, dtype=np.float32))
+    assert int(np.asarray(to_rgb(floats))[0, 0, 0]) == 128
