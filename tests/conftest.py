@@ -21,3 +21,17 @@ def corpus(tmp_path_factory):
         lines.append("")
     (folder / "book.txt").write_text("\n".join(lines))
     return folder
+
+
+@pytest.fixture
+def random_faces(tmp_path):
+    """A folder of 40 random 64×64 RGB images: enough for a face run's data preparation and a few steps."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    gen = np.random.default_rng(0)
+    for i in range(40):
+        Image.fromarray(gen.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(folder / f"{i:02d}.png")
+    return folder

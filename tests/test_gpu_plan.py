@@ -1,9 +1,7 @@
 """The GPU plan (training/gpu_plan.py) end to end on this CPU at its smoke size: every run trains, checkpoints
 and exports, the packed files fit what the device tool brings back, and unpacked they load."""
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from ggm_core import load_model
 from training.gpu_plan import PACK_LIMIT, RUNS, main
@@ -11,13 +9,9 @@ from training.judge import load_judge
 
 
 @pytest.mark.slow
-def test_the_gpu_plan_runs_packs_and_unpacks_at_smoke_size(corpus, tmp_path, monkeypatch):
+def test_the_gpu_plan_runs_packs_and_unpacks_at_smoke_size(corpus, tmp_path, monkeypatch, random_faces):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
-    faces = tmp_path / "faces"
-    faces.mkdir()
-    gen = np.random.default_rng(0)
-    for i in range(40):
-        Image.fromarray(gen.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(faces / f"{i:02d}.png")
+    faces = random_faces
     out, packed, back = tmp_path / "gpu", tmp_path / "packed", tmp_path / "back"
     main(["--smoke", "--minutes", "2", "--out", str(out), "--corpus", str(corpus / "book.txt"),
           "--faces", str(faces), "--pack", str(packed)])  # fmt: skip

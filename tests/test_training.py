@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -216,15 +215,9 @@ def test_a_whole_number_is_a_valid_float(tmp_path):
     assert cfg.weight_decay == 1.0 and isinstance(cfg.weight_decay, float)
 
 
-def test_a_tiny_blackout_run_trains_exports_and_samples(tmp_path, monkeypatch):
-    from PIL import Image
-
+def test_a_tiny_blackout_run_trains_exports_and_samples(tmp_path, monkeypatch, random_faces):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
-    images = tmp_path / "faces"
-    images.mkdir()
-    gen = np.random.default_rng(0)
-    for i in range(40):
-        Image.fromarray(gen.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(images / f"{i:02d}.png")
+    images = random_faces
     out = tmp_path / "run"
     config = ROOT / "training" / "configs" / "tiny_blackout.toml"
     cfg, _ = load_config(["--config", str(config), "--faces", str(images), "--out-dir", str(out), "--threads", "1"])
