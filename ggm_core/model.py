@@ -20,7 +20,7 @@ from ggm_core.schedule import GlauberSchedule
 
 MAX_POSITIONS_PER_CALL = 32
 MAX_REFINE_SWEEPS = 16
-DEFAULT_REFINE_SWEEPS = 0  # the app starts at clamping alone: on the shipped models refinement did not help (docs/benchmarks.md)
+DEFAULT_REFINE_SWEEPS = 0  # the app starts at clamping alone: refinement did not help the shipped models
 
 
 @dataclass
