@@ -5,6 +5,7 @@ A tab supplies a view (``ggm_app.text.TextView`` / ``ggm_app.faces.FaceView``: h
 planner (what its inputs mean: known positions, notices, errors); everything else is here, once.
 """
 
+import contextlib
 import dataclasses
 import inspect
 import random
@@ -218,8 +219,7 @@ class TabController:
         session = RunSession(
             model, name, settings, plan.known, plan.known_tokens, plan.extra, plan.noise_from, plan.allowed
         )
-        live = self.live[visitor] = LiveRun([session])
-        try:
+        with self._registered(visitor, [session]):
             hide, last = gr.update(**HIDE), None
             first = True
             for frame in session.frames():
@@ -237,6 +237,14 @@ class TabController:
             if session.stopped:  # the run's own last output; Stop sends the same one (either may arrive last)
                 shown = self.view.frame(model, *_current(session), session.trajectory.extra)
                 yield (*extra_skip, shown, *self._stopped(session))
+
+    @contextlib.contextmanager
+    def _registered(self, visitor: str, sessions: list[RunSession]):
+        """Hold ``sessions`` as ``visitor``'s live run while the handler streams, so Stop finds them; on the way
+        out tell a waiting Stop that the last output has been sent."""
+        live = self.live[visitor] = LiveRun(sessions)
+        try:
+            yield
         finally:
             live.done.set()
             if self.live.get(visitor) is live:
@@ -290,7 +298,7 @@ class TabController:
     def stop(self, request: gr.Request):
         """Flag this visitor's run, wait until it has sent its last output, and send the same one."""
         live = self.live.get(visitor_of(request))
-        if live is None or not any(session.stop() for session in live.sessions):
+        if live is None or not any([session.stop() for session in live.sessions]):  # a list: flag every one
             return "Nothing is running.", gr.skip(), gr.skip(), gr.skip()
         live.done.wait(STOP_WAIT_S)
         if len(live.sessions) > 1:
@@ -357,8 +365,7 @@ class TabController:
             for notice in notes:
                 gr.Info(plain(notice))
             shown = [None] * columns
-            live = self.live[visitor_of(request)] = LiveRun(sessions)
-            try:
+            with self._registered(visitor_of(request), sessions):
                 for group in run_side_by_side(sessions):
                     views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
                     lines = [f"**{s.name}** · " + _line(s) for s in group]
@@ -371,10 +378,6 @@ class TabController:
                     yield (*sent, *lines)
                 if any(s.stopped for s in sessions):
                     yield (*[gr.skip()] * columns, *[f"**{s.name}** · " + _line(s) for s in sessions])
-            finally:
-                live.done.set()
-                if self.live.get(visitor_of(request)) is live:
-                    del self.live[visitor_of(request)]
 
         return with_parameters(handler, [*tab_names, "seed", *(f"model_{i}" for i in range(columns)),
                                          *(f"budget_{i}" for i in range(columns))])  # fmt: skip
