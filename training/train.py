@@ -91,14 +91,15 @@ def stop_message(problem: str, state_path: Path) -> str:
     return f"{problem}; stopping before any checkpoint was written (start again, perhaps with a lower --lr)."
 
 
-def agreed(flag: bool) -> bool:
-    """True on every rank when ``flag`` is True on any (one process: the flag itself). Ranks that decided alone
-    (each its own clock, its own loss) could part ways, one in a collective the other never enters: a hang."""
+def agreed(*flags: bool) -> tuple[bool, ...]:
+    """Each flag True on every rank when it is True on any (one process: the flags themselves), in one collective.
+    Ranks that decided alone (each its own clock, its own loss) could part ways, one in a collective the other
+    never enters: a hang."""
     if not (dist.is_available() and dist.is_initialized()):
-        return flag
-    value = torch.tensor([float(flag)], device="cuda" if dist.get_backend() == "nccl" else "cpu")
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
+        return flags
+    values = torch.tensor([float(f) for f in flags], device="cuda" if dist.get_backend() == "nccl" else "cpu")
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    return tuple(bool(v) for v in values.tolist())
 
 
 def parameter_checksum(module: nn.Module) -> float:
@@ -226,7 +227,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         x0 = data.batch(cfg.batch_size, cfg.seq_len, rngs["data"]).to(device)
         with autocast():
             loss, supervised = objective(x0, rngs["noise"])
-        if agreed(not torch.isfinite(loss)):  # every rank stops, not only the one that saw it
+        (non_finite,) = agreed(not torch.isfinite(loss))  # every rank stops, not only the one that saw it
+        if non_finite:
             seen = (
                 f"loss became {loss.item()}" if not torch.isfinite(loss) else "loss became non-finite on another rank"
             )
@@ -262,7 +264,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         if (step + 1) % 50 == 0:
             window_start, window_positions = time.perf_counter(), 0
         last = step + 1 == cfg.max_steps
-        out_of_time = agreed(cfg.max_minutes > 0 and time.perf_counter() - started > 60 * cfg.max_minutes)
+        now = time.perf_counter()
+        out_of_time, minutes_up = agreed(
+            cfg.max_minutes > 0 and now - started > 60 * cfg.max_minutes,
+            cfg.checkpoint_minutes > 0 and now - saved_at > 60 * cfg.checkpoint_minutes,
+        )
         if (step + 1) % cfg.eval_every == 0 or last or out_of_time:
             val = validate(step + 1)
             if main_process:
@@ -277,7 +283,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                     model, data.tokenizer, out / "samples" / f"step_{step + 1:06d}", cfg.num_samples, seed=step
                 )
             model.network.train()
-        minutes_up = agreed(cfg.checkpoint_minutes > 0 and time.perf_counter() - saved_at > 60 * cfg.checkpoint_minutes)
         if (step + 1) % cfg.checkpoint_every == 0 or last or out_of_time or minutes_up:
             checkpoint()
             saved_at = time.perf_counter()
