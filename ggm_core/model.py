@@ -20,7 +20,6 @@ from ggm_core.schedule import GlauberSchedule
 
 MAX_POSITIONS_PER_CALL = 32
 MAX_REFINE_SWEEPS = 16
-DEFAULT_REFINE_SWEEPS = 0  # the app starts at clamping alone: refinement did not help the shipped models
 
 
 @dataclass
@@ -82,11 +81,12 @@ class GlauberModel(GenerativeModel):
 
     def refine_knob(self) -> tuple[Knob, ...]:
         """Refinement sweeps R, for a model trained with the clean context: infilling is exact as R → ∞, and
-        an exact unconditional chain stays exact for any R (so R = 0 is listed as the knob's exact value)."""
+        an exact unconditional chain stays exact for any R (so R = 0 is listed as the knob's exact value). A UI
+        starts at R = 0: refinement did not improve the shipped models' infills (docs/benchmarks.md)."""
         if not self.refines:
             return ()
         return (Knob("refine_sweeps", "Refinement sweeps (infilling: exact as R → ∞)", 0, MAX_REFINE_SWEEPS, 0,
-                     "{value} refinement sweeps", DEFAULT_REFINE_SWEEPS),)  # fmt: skip
+                     "{value} refinement sweeps"),)  # fmt: skip
 
     def sample(self, *, sweeps: int | None = None, refine_sweeps: int = 0, **kwargs) -> Iterator[SamplerEvent]:
         """The heat-bath chain's event stream (:func:`ggm_core.sampler.sample`).

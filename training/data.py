@@ -73,6 +73,15 @@ def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
     return TokenData(encode(folder / "train.txt"), encode(folder / "val.txt"), tokenizer, windowed=True)
 
 
+def prepared_faces(cfg: TrainConfig) -> Path:
+    """The folder of the config's prepared faces (``train.npy``, ``val.npy``), prepared if needed."""
+    from training.prepare_faces import prepare_faces
+
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
+    source = Path(cfg.faces)
+    return prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
+
+
 def faces_with_augmentation(images: np.ndarray, augment: str) -> np.ndarray:
     """The training faces, and with ``augment = "flip"`` their mirror images after them."""
     return np.concatenate([images, images[:, :, ::-1]]) if augment == "flip" else images
@@ -82,11 +91,8 @@ def load_faces(cfg: TrainConfig, device: torch.device | None = None) -> TokenDat
     """Encode the prepared faces with the VQ tokenizer once (on ``device``), cached beside the faces under the
     tokenizer's weight digest, so every run (and a deleted run folder) reuses them."""
     from ggm_core.vq import ImageTokenizer
-    from training.prepare_faces import prepare_faces
 
-    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
-    source = Path(cfg.faces)
-    folder = prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
+    folder = prepared_faces(cfg)
     tokenizer = ImageTokenizer.load(Path(cfg.vq_dir))
     digest = hashlib.sha256((Path(cfg.vq_dir) / "vq.safetensors").read_bytes()).hexdigest()[:12]
     codes_dir = folder / "codes" / (digest + ("-flip" if cfg.augment == "flip" else ""))
@@ -110,11 +116,8 @@ def load_faces(cfg: TrainConfig, device: torch.device | None = None) -> TokenDat
 def load_pixels(cfg: TrainConfig) -> TokenData:
     """The prepared faces as pixel counts (N, H·W·3), kept as uint8 (a batch is widened when drawn)."""
     from ggm_core.blackout import PixelTokenizer
-    from training.prepare_faces import prepare_faces
 
-    cache = Path(cfg.cache_dir) if cfg.cache_dir else None
-    source = Path(cfg.faces)
-    folder = prepare_faces(cache_dir=cache, folder=source) if source.is_dir() else prepare_faces(cache_dir=cache)
+    folder = prepared_faces(cfg)
     splits = {split: np.load(folder / f"{split}.npy") for split in ("train", "val")}
     splits["train"] = faces_with_augmentation(splits["train"], cfg.augment)
     tokenizer = PixelTokenizer(splits["train"].shape[1], splits["train"].shape[3])

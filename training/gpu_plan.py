@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.init_weights import copy_tokenizer
+
 ROOT = Path(__file__).resolve().parents[1]
 PACK_LIMIT = 16 * 2**20  # the device tool brings back files of at most 16 MiB, 64 MiB in all
 PACKED = ("model", "checkpoint/record.json", "loss_curve.png", "config.json", "samples")
@@ -95,10 +97,8 @@ def run_args(run: PlanRun, out: Path, minutes: float, smoke: bool, extra: dict) 
 
 def seed_bpe(run: PlanRun, out: Path) -> None:
     """Every text run reads the shipped BPE (the judge seeds its own folder the same way)."""
-    target = out / run.name / "tokenizer" / "tokenizer.json"
-    if run.text and run.module == "training.train" and not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(BPE, target)
+    if run.text and run.module == "training.train":
+        copy_tokenizer(BPE.parent, out / run.name / "tokenizer")
 
 
 def launch(runs, out: Path, minutes: float, smoke: bool, extra: dict) -> dict[str, int]:
