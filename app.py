@@ -15,11 +15,20 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no update check or analytics: works offline
 
 import gradio as gr  # noqa: E402
+import torch  # noqa: E402
 from gradio.utils import get_upload_folder as gradio_upload_folder  # noqa: E402
 
 from ggm_app import faces, howitworks  # noqa: E402
 from ggm_app import text as textui  # noqa: E402
-from ggm_app.common import COLOR_MAP, STATE_HELP, ModelSlot, load_slot, split_specs, start_cache_sweeper  # noqa: E402
+from ggm_app.common import (  # noqa: E402
+    COLOR_MAP,
+    STATE_HELP,
+    ModelSlot,
+    load_slot,
+    split_specs,
+    start_cache_sweeper,
+    start_warm_up,
+)
 from ggm_app.controls import RunOutputs, TabController, advanced_panel, compare_columns  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -28,6 +37,7 @@ DEFAULT_FACE_MODEL = "assets/faces"
 DEFAULT_EXTRA_FACE_MODELS = ("assets/md4_faces",)  # loaded beside it when present, so Compare has two families
 SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
 MAX_FILE_SIZE = "10mb"
+SAMPLING_THREADS = int(os.environ.get("GGM_THREADS", 1))  # one sampling thread: OpenMP threads spin under load
 CACHE_MAX_AGE_S = float(os.environ.get("GGM_CACHE_MAX_AGE_S", 3600))  # Gradio's cached frames and downloads
 IMAGE_TOKENIZERS = ("vq", "pixels")  # the faces tab: VQ codes (GGM, MD4) or raw pixels (Blackout)
 COMPARE_HELP = (
@@ -294,7 +304,9 @@ def example_folders(face_specs: list[str]) -> list[Path]:
 
 
 def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
-    """Load the checkpoints (once) and build the app, with the queue set for a 2-core machine."""
+    """Load the checkpoints (once) and build the app, with the queue set for a 2-core machine; the compiled
+    sampling paths are built in the background (``GGM_COMPILE=0`` keeps the eager ones)."""
+    torch.set_num_threads(SAMPLING_THREADS)
     text_specs, text_default = split_specs(text_specs, os.environ.get("GGM_TEXT_MODEL"), str(ROOT / DEFAULT_TEXT_MODEL))
     extra = [str(ROOT / p) for p in DEFAULT_EXTRA_FACE_MODELS if (ROOT / p).is_dir()]
     face_specs, face_default = split_specs(
@@ -308,6 +320,7 @@ def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
     # Every streamed frame and download is a file in Gradio's cache: those older than CACHE_MAX_AGE_S go, so a
     # long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
     start_cache_sweeper(Path(gradio_upload_folder()), CACHE_MAX_AGE_S)
+    start_warm_up(text, face)
     return demo.queue(default_concurrency_limit=1)
 
 

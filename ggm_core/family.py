@@ -180,6 +180,11 @@ class GenerativeModel(ABC):
         """``count`` unconditional samples (exact knobs unless given), (count, L)."""
         return run_to_end(self.sample(batch_size=count, seed=seed, **knobs)).tokens
 
+    def warm_up(self) -> str:
+        """Build the family's fast sampling path for batch-1 runs (a compiled network step), if it has one, and
+        say in one line what happened; sampling works before, during and without it."""
+        return f"{self.label}: no compiled path"
+
     def flops_per_call(self, **knobs) -> float:
         """Counted FLOPs of one network call, averaged over a batch-1 unconditional sample."""
         with counting_flops() as counter:

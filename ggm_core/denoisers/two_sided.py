@@ -18,6 +18,7 @@ from torch import nn
 
 from ggm_core.clean_context import CLEAN_KAPPA, CLEAN_SWEEP, clean_rows
 from ggm_core.denoisers.base import Denoiser, SweepSession
+from ggm_core.denoisers.decode_step import CompiledDecode, DecodeStep
 from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 from ggm_core.forward import sample_sweep_pair
 from ggm_core.loss import signal_vs_noise_loss, step_weight
@@ -54,6 +55,7 @@ class TwoSidedDenoiser(Denoiser):
         self.head = OutputHead(config)
         self.register_buffer("mask", two_sided_mask(config.seq_len), persistent=False)
         self.use_cache = True  # False: an uncached reference session, one full pass per prediction
+        self.decoder = CompiledDecode(DecodeStep(self.blocks, self.head))  # a plain attribute: no copied weights
 
     def embed(self, tokens: torch.Tensor | None, positions: torch.Tensor, stream: int) -> torch.Tensor:
         """Input states of stream tokens at ``positions`` (N, n); ``tokens=None`` for queries."""
@@ -125,6 +127,15 @@ class TwoSidedDenoiser(Denoiser):
         session = _CachedSession if self.use_cache else _ReferenceSession
         return session(self, canvas, sweep, schedule)
 
+    @torch.no_grad()
+    def compile_decode(self, schedule: GlauberSchedule, batch_size: int = 1) -> bool:
+        """Compile the cached decode step for ``batch_size`` (ggm_core.denoisers.decode_step) on a throw-away
+        session; later sessions at that batch size use it. False when compilation is off or failed
+        (``self.decoder.error`` says why): the eager step serves."""
+        canvas = torch.zeros(batch_size, self.config.seq_len, dtype=torch.long, device=self.mask.device)
+        session = _CachedSession(self, canvas, 0, schedule)
+        return self.decoder.compile(session.step_inputs([1], pending=1), batch_size)
+
 
 def _require_left_to_right(schedule: GlauberSchedule) -> None:
     if not schedule.is_left_to_right:
@@ -181,31 +192,36 @@ class _CachedSession(SweepSession):
         self.network_calls = 1
 
     def predict(self, positions):
-        model, (n, L) = self.model, self.canvas.shape
-        first, device = positions[0], self.canvas.device
+        first = positions[0]
         if positions != sorted(set(positions)) or first < self.encoded:
             raise ValueError("the cached two-sided session predicts positions left to right")
-        pending = torch.arange(self.encoded, first, device=device)
+        pending, n = first - self.encoded, self.canvas.shape[0]
+        inputs = self.step_inputs(positions, pending)
+        decoder = self.model.decoder
+        compiled = pending == 1 and len(positions) == 1 and decoder.ready(n)
+        h = decoder(n, *inputs) if compiled else decoder.step(*inputs)
+        self.encoded = first
+        self.network_calls += 1
+        return h
+
+    def step_inputs(self, positions: list[int], pending: int) -> tuple:
+        """The decode step's inputs (ggm_core.denoisers.decode_step.DecodeStep) for the ``pending`` B tokens
+        left of ``positions[0]`` and queries at ``positions``."""
+        model, (n, L) = self.model, self.canvas.shape
+        first, device = positions[0], self.canvas.device
+        b_positions = torch.arange(first - pending, first, device=device)
         queries = torch.tensor(positions, device=device)
-        p, m = len(pending), len(queries)
         x = torch.cat(
             [
-                model.embed(self.canvas[:, pending], pending.expand(n, -1), B_STREAM),
+                model.embed(self.canvas[:, b_positions], b_positions.expand(n, -1), B_STREAM),
                 model.embed(None, queries.expand(n, -1), Q_STREAM),
             ],
             dim=1,
         )
-        mask = self._mask(pending, queries, first, L)
-        mods = torch.cat([self.mods_b.expand(-1, -1, p, -1), self.mods_q[:, :, queries]], dim=2)
-        for block, keys, values, block_mods in zip(model.blocks, self.keys, self.values, mods, strict=True):
-            q, k, v, chunks = block.attention_inputs(x, block_mods)
-            keys[:, :, self.encoded : first], values[:, :, self.encoded : first] = k[:, :, :p], v[:, :, :p]
-            keys[:, :, L : L + m], values[:, :, L : L + m] = k[:, :, p:], v[:, :, p:]
-            attended = F.scaled_dot_product_attention(q, keys[:, :, : L + m], values[:, :, : L + m], attn_mask=mask)
-            x = block.attention_outputs(x, attended, chunks)
-        self.encoded = first
-        self.network_calls += 1
-        return model.head.project(x[:, p:], self.head_mods[:, queries])
+        mods = torch.cat([self.mods_b.expand(-1, -1, pending, -1), self.mods_q[:, :, queries]], dim=2)
+        slots = torch.cat([b_positions, L + torch.arange(len(positions), device=device)])
+        mask = self._mask(b_positions, queries, first, L)
+        return x, mods, self.head_mods[:, queries], mask, slots, self.keys, self.values
 
     def _mask(self, pending: torch.Tensor, queries: torch.Tensor, first: int, seq_len: int) -> torch.Tensor:
         """Rows: pending B tokens, then queries. Keys: slots 0..L-1 (B left of ``encoded``, A from
