@@ -224,8 +224,10 @@ class TabController:
             first = True
             for frame in session.frames():
                 shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
-                if frame.final:
-                    yield (*extra_skip, shown, status([session.readout, notes]), "", *self._ready(session))
+                if frame.final:  # the result first; the export (a GIF: about 0.6 s for a face) follows it
+                    message = status([session.readout, notes])
+                    yield (*extra_skip, shown, message, "", self._scrubber(session), gr.update(**HIDE), session)
+                    yield (*extra_skip, shown, message, "", *self._ready(session))
                     return
                 extra = (plan.first_outputs or extra_skip) if first else extra_skip
                 new = gr.skip() if last is not None and _same(shown, last) else shown
@@ -253,13 +255,13 @@ class TabController:
     def _ready(self, session: RunSession, summary: str | None = None, path=None) -> tuple:
         """Scrubber, download and state once a run has ended (or stopped); ``path``: an export already written."""
         traj = session.trajectory
-        last = len(traj) - 1
         path = path or self.view.export(traj, session.model, summary if summary is not None else session.summary)
-        return (
-            gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)"),
-            gr.update(visible=True, value=str(path)),
-            session,
-        )
+        return self._scrubber(session), gr.update(visible=True, value=str(path)), session
+
+    @staticmethod
+    def _scrubber(session: RunSession):
+        last = len(session.trajectory) - 1
+        return gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)")
 
     def _stopped(self, session: RunSession) -> tuple:
         """Status, frame line, scrubber, download and state of a stopped run: the same whoever sends them (the run's

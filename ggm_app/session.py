@@ -155,7 +155,7 @@ class Trajectory:
 class FramePacer:
     """Decides when to show a frame: about ``fps`` per second, but at least ``min_frames`` over a run."""
 
-    def __init__(self, total_updates: int, fps: float = 10.0, min_frames: int = 24) -> None:
+    def __init__(self, total_updates: int, fps: float = 10.0, min_frames: int = 8) -> None:
         self.interval = 1.0 / fps
         self.every = max(1, total_updates // min_frames)
         self.last_time = time.perf_counter()

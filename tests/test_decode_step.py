@@ -32,7 +32,9 @@ def layer_by_layer(session, positions):
     model, L = session.model, session.canvas.shape[1]
     first, p, m = positions[0], positions[0] - session.encoded, len(positions)
     keys, values = [k.clone() for k in session.keys], [v.clone() for v in session.values]
-    x, mods, head_mods, mask, *_ = session.step_inputs(positions, p)
+    x, mods, head_mods, *_ = session.step_inputs(positions, p)
+    queries = torch.tensor(positions)
+    mask = session._mask(torch.arange(first - p, first), queries, first, L)  # not the session's table
     for block, block_mods, k_cache, v_cache in zip(model.blocks, mods, keys, values, strict=True):
         q, k, v, chunks = block.attention_inputs(x, block_mods)
         k_cache[:, :, first - p : first], v_cache[:, :, first - p : first] = k[:, :, :p], v[:, :, :p]

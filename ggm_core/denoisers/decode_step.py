@@ -13,6 +13,7 @@ records why and the eager step serves. Compiled logits equal the eager ones up t
 the softmax TV at every step of a run).
 """
 
+import math
 import os
 import threading
 import time
@@ -25,12 +26,20 @@ COMPILE_ENV = "GGM_COMPILE"  # "0" turns the compiled decode step off
 COMPILE_MODE = "max-autotune-no-cudagraphs"  # CPU GEMM templates autotuned against the ATen/MKL kernels
 
 
-class DecodeStep(nn.Module):
-    """The decode step over a denoiser's blocks and head (shared modules: no copied weights)."""
+def masked_attention(q, k, v, attn_mask):
+    """softmax(q·kᵀ/√d + mask)·v written out, so the compiler fuses it (SDPA's CPU kernel costs more than the
+    arithmetic at two query rows); every row attends at least one key (a query attends itself)."""
+    scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+    return torch.softmax(scores.masked_fill(~attn_mask, float("-inf")), dim=-1) @ v
 
-    def __init__(self, blocks: nn.ModuleList, head: nn.Module) -> None:
+
+class DecodeStep(nn.Module):
+    """The decode step over a denoiser's blocks and head (shared modules: no copied weights); ``attention`` is
+    SDPA eagerly (what the blocks' own forward runs) and :func:`masked_attention` for the compiler."""
+
+    def __init__(self, blocks: nn.ModuleList, head: nn.Module, attention=F.scaled_dot_product_attention) -> None:
         super().__init__()
-        self.blocks, self.head = blocks, head
+        self.blocks, self.head, self.attention = blocks, head, attention
 
     def forward(self, x, mods, head_mods, mask, slots, keys, values):
         """h (n, m, V) for input states ``x`` (n, p + m, d), per-layer modulations ``mods`` (layers, 1 or n,
@@ -41,9 +50,7 @@ class DecodeStep(nn.Module):
             q, k, v, chunks = block.attention_inputs(x, block_mods)
             key_cache.index_copy_(2, slots, k)
             value_cache.index_copy_(2, slots, v)
-            attended = F.scaled_dot_product_attention(
-                q, key_cache[:, :, :width], value_cache[:, :, :width], attn_mask=mask
-            )
+            attended = self.attention(q, key_cache[:, :, :width], value_cache[:, :, :width], attn_mask=mask)
             x = block.attention_outputs(x, attended, chunks)
         return self.head.project(x[:, -head_mods.shape[1] :], head_mods)
 
@@ -84,7 +91,8 @@ class CompiledDecode:
             try:
                 import torch._inductor.config as inductor_config
 
-                compiled = torch.compile(self.step, dynamic=False, mode=COMPILE_MODE)
+                fused = DecodeStep(self.step.blocks, self.step.head, masked_attention)
+                compiled = torch.compile(fused, dynamic=False, mode=COMPILE_MODE)
                 with torch.no_grad(), inductor_config.patch(freezing=True):  # weights as constants, prepacked
                     compiled(*example_inputs)
             except Exception as error:  # any failure of the compiler stack leaves the eager step serving

@@ -56,6 +56,7 @@ class TwoSidedDenoiser(Denoiser):
         self.register_buffer("mask", two_sided_mask(config.seq_len), persistent=False)
         self.use_cache = True  # False: an uncached reference session, one full pass per prediction
         self.decoder = CompiledDecode(DecodeStep(self.blocks, self.head))  # a plain attribute: no copied weights
+        self._modulations: dict = {}  # sweep_modulations' cache
 
     def embed(self, tokens: torch.Tensor | None, positions: torch.Tensor, stream: int) -> torch.Tensor:
         """Input states of stream tokens at ``positions`` (N, n); ``tokens=None`` for queries."""
@@ -127,6 +128,25 @@ class TwoSidedDenoiser(Denoiser):
         session = _CachedSession if self.use_cache else _ReferenceSession
         return session(self, canvas, sweep, schedule)
 
+    def sweep_modulations(self, sweep: int, schedule: GlauberSchedule, device) -> tuple[torch.Tensor, ...]:
+        """The time modulations of a cached sweep: per layer (1, 1, 6d) for A and for B tokens and (1, L, 6d) for
+        the queries, and the head's (1, L, 2d). They depend on the sweep and the weights alone, so in eval mode
+        they are kept until a conditioning weight changes (computing them is about a tenth of a sample)."""
+        weights = [*self.time_embedding.parameters(), *self.head.modulation.parameters()]
+        weights += [p for block in self.blocks for p in block.modulation.parameters()]
+        key = (sweep, schedule, str(device), tuple((p.data_ptr(), p._version) for p in weights))
+        if not self.training and key in self._modulations:
+            return self._modulations[key]
+        L = schedule.seq_len
+        one = torch.full((1,), sweep, dtype=torch.long, device=device)
+        tau_b, tau_a, tau_q = (t.to(device) for t in self.stream_times(one, schedule, L))
+        cond_b, cond_a, cond_q = (self.time_embedding(t) for t in (tau_b[:, :1], tau_a[:, :1], tau_q))
+        mods = tuple(torch.stack([block.modulations(c) for block in self.blocks]) for c in (cond_a, cond_b, cond_q))
+        out = (*mods, self.head.modulations(cond_q))
+        if not self.training and not torch.is_grad_enabled():
+            self._modulations = {k: v for k, v in self._modulations.items() if k[3] == key[3]} | {key: out}
+        return out
+
     @torch.no_grad()
     def compile_decode(self, schedule: GlauberSchedule, batch_size: int = 1) -> bool:
         """Compile the cached decode step for ``batch_size`` (ggm_core.denoisers.decode_step) on a throw-away
@@ -172,22 +192,19 @@ class _CachedSession(SweepSession):
         self.model, self.canvas, self.schedule = model, canvas, schedule
         n, L = canvas.shape
         device = canvas.device
-        one = torch.full((1,), sweep, dtype=torch.long, device=device)
-        tau_b, tau_a, tau_q = (t.to(device) for t in model.stream_times(one, schedule, L))
-        cond_b, cond_a, cond_q = (model.time_embedding(t) for t in (tau_b[:, :1], tau_a[:, :1], tau_q))
-        # per layer, (1, 1, 6d) for every B token and (1, L, 6d) for the queries; the head's (1, L, 2d)
-        self.mods_b = torch.stack([block.modulations(cond_b) for block in model.blocks])
-        self.mods_q = torch.stack([block.modulations(cond_q) for block in model.blocks])
-        self.head_mods = model.head.modulations(cond_q)
+        mods_a, self.mods_b, self.mods_q, self.head_mods = model.sweep_modulations(sweep, schedule, device)
         x = model.embed(canvas, torch.arange(L, device=device).expand(n, L), A_STREAM)
         anti_causal = model.mask[L : 2 * L, L : 2 * L]
         self.keys, self.values = [], []
-        for block in model.blocks:  # the A stream: computed once per sweep
-            q, k, v, mods = block.attention_inputs(x, block.modulations(cond_a))
+        for block, block_mods in zip(model.blocks, mods_a, strict=True):  # the A stream: once per sweep
+            q, k, v, mods = block.attention_inputs(x, block_mods)
             self.keys.append(torch.cat([k, torch.zeros_like(k)], dim=2))
             self.values.append(torch.cat([v, torch.zeros_like(v)], dim=2))
             x = block.attention_outputs(x, F.scaled_dot_product_attention(q, k, v, attn_mask=anti_causal), mods)
         self.slot = torch.arange(2 * L, device=device)
+        self.queries = model.embed(None, self.slot[:L].expand(n, L), Q_STREAM)  # every query's input state
+        self.pair_masks = self._pair_masks(L)
+        self.pair_slots = torch.stack([self.slot[:L] - 1, torch.full_like(self.slot[:L], L)], dim=1)
         self.encoded = 0  # B tokens at positions < encoded are in the cache
         self.network_calls = 1
 
@@ -208,20 +225,29 @@ class _CachedSession(SweepSession):
         """The decode step's inputs (ggm_core.denoisers.decode_step.DecodeStep) for the ``pending`` B tokens
         left of ``positions[0]`` and queries at ``positions``."""
         model, (n, L) = self.model, self.canvas.shape
-        first, device = positions[0], self.canvas.device
-        b_positions = torch.arange(first - pending, first, device=device)
-        queries = torch.tensor(positions, device=device)
+        first, cache = positions[0], (self.keys, self.values)
+        if pending == 1 and len(positions) == 1:  # the common call: slices and tables
+            b, q = slice(first - 1, first), slice(first, first + 1)
+            x = torch.cat([model.embed(self.canvas[:, b], self.slot[b].expand(n, 1), B_STREAM), self.queries[:, q]], 1)
+            mods = torch.cat([self.mods_b, self.mods_q[:, :, q]], dim=2)
+            return x, mods, self.head_mods[:, q], self.pair_masks[first], self.pair_slots[first], *cache
+        b_positions = self.slot[first - pending : first]
+        queries = torch.tensor(positions, device=self.canvas.device)
         x = torch.cat(
-            [
-                model.embed(self.canvas[:, b_positions], b_positions.expand(n, -1), B_STREAM),
-                model.embed(None, queries.expand(n, -1), Q_STREAM),
-            ],
+            [model.embed(self.canvas[:, b_positions], b_positions.expand(n, -1), B_STREAM), self.queries[:, queries]],
             dim=1,
         )
         mods = torch.cat([self.mods_b.expand(-1, -1, pending, -1), self.mods_q[:, :, queries]], dim=2)
-        slots = torch.cat([b_positions, L + torch.arange(len(positions), device=device)])
+        slots = torch.cat([b_positions, self.slot[L : L + len(positions)]])
         mask = self._mask(b_positions, queries, first, L)
-        return x, mods, self.head_mods[:, queries], mask, slots, self.keys, self.values
+        return x, mods, self.head_mods[:, queries], mask, slots, *cache
+
+    def _pair_masks(self, seq_len: int) -> torch.Tensor:
+        """:meth:`_mask` for one pending B token at i − 1 and one query at i, for every i: (L, 2, L + 1)."""
+        i, slot = self.slot[:seq_len, None], self.slot[None, : seq_len + 1]
+        rows_b = slot <= i - 1
+        rows_q = (slot < i) | ((slot > i) & (slot < seq_len)) | (slot == seq_len)
+        return torch.stack([rows_b, rows_q], dim=1)
 
     def _mask(self, pending: torch.Tensor, queries: torch.Tensor, first: int, seq_len: int) -> torch.Tensor:
         """Rows: pending B tokens, then queries. Keys: slots 0..L-1 (B left of ``encoded``, A from
