@@ -1,7 +1,10 @@
 """Blackout's denoiser: a small time-conditioned U-Net on counts, sized for a 2-core CPU.
 
-Input: the counts centred and scaled by their expected level at time t_k, (n_t − 127.5·p_k)/127.5 (the
-authors centre by 127.5·p_k); output ŷ = 128·softplus(·) ≥ 0, the estimate of E[n_0 − n_t | n_t].
+Input: the counts centred on their expected level at time t_k and scaled by its square root,
+(n_t − 127.5·p_k)/(127.5·√p_k) (the authors centre by 127.5·p_k): a photon left at p_k = 0.002 reads as 0.17
+rather than 0.008, so the network sees the sparse counts from which a face's layout is drawn (with the
+authors' 1/127.5 a run of 3000 steps had not learned to); output ŷ = 128·softplus(·) ≥ 0, the estimate of
+E[n_0 − n_t | n_t].
 Residual blocks with GroupNorm and SiLU, the time (k/T, sinusoidal features and an MLP) added in each block,
 two downsamplings (64 → 32 → 16) and skip connections.
 """
@@ -79,7 +82,8 @@ class PixelUNet(nn.Module):
         """ŷ for counts (B, H·W·C) at survivals p_k (B,) and times τ = k/T (B,), (B, H·W·C)."""
         c = self.config
         x = counts.float().view(-1, c.image_size, c.image_size, c.channels).permute(0, 3, 1, 2)
-        x = (x - 127.5 * survival.float()[:, None, None, None]) / 127.5
+        p = survival.float()[:, None, None, None]
+        x = (x - 127.5 * p) / (127.5 * p.sqrt())
         t = self.time_embedding(tau.float())
         h, skips = self.inp(x), []
         for i, level in enumerate(self.down):
