@@ -235,6 +235,30 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
         benchmark_main(["--faces", str(tmp_path / "faces"), str(tmp_path / "md4_other_vq"), "--out", str(out)])
 
 
+def test_faces_benchmark_scores_a_blackout_model_with_the_given_vq_encoder(tmp_path, monkeypatch):
+    from app_checkpoints import make_blackout_checkpoint
+
+    from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
+    from training import benchmark_quality
+
+    torch.manual_seed(0)
+    ImageTokenizer(VQAutoencoder(VQConfig(codebook_size=16, code_dim=4, channels=(4, 8, 8))).eval()).save(tmp_path)
+    blackout = make_blackout_checkpoint(tmp_path / "blackout")
+    rng = np.random.default_rng(0)
+    fake = (rng.integers(0, 256, (3, 64, 64, 3), dtype=np.uint8), rng.integers(0, 256, (3, 64, 64, 3), np.uint8))
+    monkeypatch.setattr(benchmark_quality, "real_faces", lambda model, count, seed: fake)
+    rows = benchmark_main(
+        ["--faces", str(blackout), "--vq", str(tmp_path), "--no-exact", "--face-samples", "3", "--budgets", "2", "5"]
+        + ["--train-steps", "1", "--out", str(tmp_path / "bench"), "--device", "cpu"]
+    )
+    assert [(r["model"], r["budget"], r["network_calls"]) for r in rows[:2]] == [
+        ("Blackout (faces)", "2", 2),
+        ("Blackout (faces)", "5", 5),
+    ]  # the exact 1000-step grid left out
+    assert [r["model"] for r in rows[2:]] == ["real held-out faces", "VQ reconstructions of them"]
+    assert all(r["frechet_vq"] >= r["frechet_vq_mean"] >= 0 for r in rows)
+
+
 def test_top_p_truncates_every_benchmark_setting():
     from ggm_core.denoisers.transformer import TransformerConfig
     from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel

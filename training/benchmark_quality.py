@@ -15,9 +15,11 @@ reference row scores as many held-out real windows (the judge's validation split
 ``results.md``, ``perplexity_vs_calls.png`` and the decoded ``samples/`` to ``--out`` (default
 runs/benchmark_quality).
 
-``--faces`` does the same for face models (GGM and MD4, sharing one VQ tokenizer) with the Fréchet
-distance on the VQ encoder's features (training/image_metrics.py) against real training faces, with two
-floors: held-out real faces, and their VQ reconstructions. It writes ``faces_results.csv``,
+``--faces`` does the same for face models (GGM and MD4, sharing one VQ tokenizer; Blackout, on pixels)
+with the Fréchet distance on the VQ encoder's features (training/image_metrics.py; ``--vq`` names the
+tokenizer whose encoder scores models that have none) against real training faces, with two floors:
+held-out real faces, and their VQ reconstructions. ``--no-exact`` leaves out each model's exact setting
+(Blackout's finest grid is 1000 network calls). It writes ``faces_results.csv``,
 ``faces_results.md``, ``frechet_vs_calls.png`` and sample grids.
 
 Training speed (supervised positions per second) comes from the run's record when there is one: the
@@ -45,7 +47,7 @@ from matplotlib.ticker import LogFormatter, NullFormatter, ScalarFormatter  # no
 from tqdm import tqdm  # noqa: E402
 
 from ggm_core.atomic import atomic_write, atomic_write_bytes  # noqa: E402
-from ggm_core.checkpoint import load_model, resolve_checkpoint  # noqa: E402
+from ggm_core.checkpoint import load_model, load_tokenizer, resolve_checkpoint  # noqa: E402
 from ggm_core.events import run_to_end  # noqa: E402
 from training.judge import JudgeModel, generative_perplexity, load_judge, unigram_entropy  # noqa: E402
 from training.train_state import training_record  # noqa: E402
@@ -274,6 +276,7 @@ def sample_rows(models, args, samples: int, batch_size: int, score: Callable, sa
         (label, folder, model, s)
         for label, folder, model in models
         for s in settings_for(model, args.budgets, args.top_p)
+        if not (args.no_exact and s.budget == "exact")
     ]
     bar = tqdm(jobs, desc="sampling", dynamic_ncols=True)
     for label, folder, model, setting in bar:
@@ -294,10 +297,9 @@ def sample_rows(models, args, samples: int, batch_size: int, score: Callable, sa
     for label, folder, model in models:
         rate = recorded_training_rate(folder)
         if rate is None:
-            config = model.network.config
             batch = model.metadata.get("training_config", {}).get("batch_size", 16)
             rate = (
-                measured_training_rate(model, config.seq_len, config.vocab_size, batch, args.train_steps),
+                measured_training_rate(model, model.seq_len, model.vocab_size, batch, args.train_steps),
                 f"measured here, {args.train_steps} steps of batch {batch}",
             )
         for row in rows:
@@ -425,13 +427,14 @@ def faces_benchmark(args) -> list[dict]:
     out = Path(args.out)
     models = load_models(args.faces, args.device)
     for _, folder, model in models:
-        if getattr(model.tokenizer, "kind", None) != "vq":
-            raise SystemExit(f"{folder} is not a face model (its tokenizer is not the VQ image tokenizer)")
-    vq_weights = {hashlib.sha256((folder / "vq.safetensors").read_bytes()).hexdigest() for _, folder, _ in models}
+        if getattr(model.tokenizer, "kind", None) not in ("vq", "pixels"):
+            raise SystemExit(f"{folder} is not a face model (its tokenizer is neither VQ codes nor pixels)")
+    vq_folders = [folder for _, folder, model in models if model.tokenizer.kind == "vq"] or [Path(args.vq)]
+    vq_weights = {hashlib.sha256((folder / "vq.safetensors").read_bytes()).hexdigest() for folder in vq_folders}
     if len(vq_weights) > 1:
         raise SystemExit("the face models use different VQ tokenizers: their codes and scores are not comparable")
+    tokenizer = load_tokenizer("vq", vq_folders[0])  # its encoder scores every model's images
     _, _, first = models[0]
-    tokenizer = first.tokenizer
     count = args.face_samples
     held_out, train = real_faces(first, count, args.seed)
     train_features = vq_features(tokenizer, train)
@@ -445,10 +448,10 @@ def faces_benchmark(args) -> list[dict]:
         }
 
     def score(codes, model):
-        return face_scores(tokenizer.decode(codes))
+        return face_scores(model.tokenizer.decode(codes))
 
     def save(label, setting, codes, model):
-        grid = image_grid(tokenizer.decode(codes[: args.keep_samples]), columns=4)
+        grid = image_grid(model.tokenizer.decode(codes[: args.keep_samples]), columns=4)
         path = out / "samples" / f"faces_{slug(label)}_{slug(setting.label)}.png"
         atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="png"))
 
@@ -512,6 +515,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--face-samples", type=int, default=1000, help="face samples per setting (≤ held-out faces)")
     parser.add_argument("--batch-size", type=int, default=0, help="samples per sampler run; 0 = all at once")
     parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
+    parser.add_argument("--no-exact", action="store_true", help="leave out each model's exact setting")
+    parser.add_argument("--vq", default="assets/vq_faces", help="the VQ tokenizer that scores pixel models' faces")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus truncation of every sampler (1 = exact law)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")

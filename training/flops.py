@@ -4,8 +4,8 @@
     python -m training.flops --config training/configs/text_austen_2048.toml --family md4 --match 5.6e15
 
 Runs one forward and backward pass of the config's model on random tokens and counts the floating-point
-operations of its matrix products and attention (dense: a masked-out score costs as much as any other),
-the bulk of the cost (``ggm_core.flop_count``).
+operations of its matrix products, convolutions (Blackout's U-Net) and attention (dense: a masked-out score
+costs as much as any other), the bulk of the cost (``ggm_core.flop_count``).
 ``--steps`` prints the total for a run; ``--match F`` prints how many steps reach F FLOPs, so two model
 families (e.g. GGM and the MD4 baseline) can be trained for the same compute.
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ggm_core.blackout.pixels import PixelTokenizer
 from ggm_core.flop_count import counting_flops
 from training.config import TrainConfig, load_config
 from training.families import build_model
@@ -36,6 +37,13 @@ class StandInTokenizer:
     vocab_size: int
 
 
+def stand_in_tokenizer(cfg: TrainConfig):
+    """The tokenizer's sizes: pixels for Blackout, the VQ codebook for faces, else the BPE vocabulary."""
+    if cfg.family == "blackout":
+        return PixelTokenizer()
+    return StandInTokenizer(vocab_size(cfg))
+
+
 def vocab_size(cfg: TrainConfig) -> int:
     if cfg.dataset == "faces":
         return json.loads((Path(cfg.vq_dir) / "vq_config.json").read_text())["codebook_size"]
@@ -44,11 +52,10 @@ def vocab_size(cfg: TrainConfig) -> int:
 
 def flops_per_step(cfg: TrainConfig) -> int:
     """FLOPs of one training step (forward + backward, batch ``cfg.batch_size``) of the config's model."""
-    vocab = vocab_size(cfg)
-    generator = torch.Generator().manual_seed(0)
-    data = StandInData(StandInTokenizer(vocab), torch.randint(vocab, (10_000,), generator=generator))
+    tokenizer, generator = stand_in_tokenizer(cfg), torch.Generator().manual_seed(0)
+    data = StandInData(tokenizer, torch.randint(tokenizer.vocab_size, (10_000,), generator=generator))
     model = build_model(cfg, data)
-    x0 = torch.randint(vocab, (cfg.batch_size, cfg.seq_len), generator=generator)
+    x0 = torch.randint(model.vocab_size, (cfg.batch_size, model.seq_len), generator=generator)  # Blackout: counts
     with counting_flops() as counter:
         loss, _ = model.loss(x0, generator)
         loss.backward()
@@ -63,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg, _ = load_config(rest)
     per_step = flops_per_step(cfg)
     name = cfg.family + (f" ({cfg.denoiser})" if cfg.family == "ggm" else "")
-    print(f"{name}: {per_step:.4g} FLOPs per training step (batch {cfg.batch_size} × {cfg.seq_len} tokens)")
+    print(f"{name}: {per_step:.4g} FLOPs per training step (batch {cfg.batch_size})")
     if ours.steps:
         print(f"{ours.steps} steps: {per_step * ours.steps:.4g} FLOPs")
     if ours.match:
