@@ -1,9 +1,11 @@
 """Publish a trained face run into ``assets/``: weights, loss curve, a 64-sample grid and infilling examples.
 
     python -m training.publish_faces --run runs/faces --to assets/faces
+    python -m training.publish_faces --run runs/blackout_faces --to assets/blackout_faces --budget 256
 
 Everything is made by the copied (shipped) weights with fixed seeds; ``summary.json`` holds the run's
-numbers for the model card.
+numbers for the model card. The 64-sample grid uses the exact sampler, or with ``--budget N`` the family's
+setting for N network calls (Blackout's finest grid is 1000 calls); the infills use the app's defaults.
 """
 
 import argparse
@@ -57,13 +59,15 @@ def main(argv=None) -> None:
     parser.add_argument("--run", type=Path, required=True)
     parser.add_argument("--to", type=Path, required=True)
     parser.add_argument("--infill-faces", type=int, default=8)
+    parser.add_argument("--budget", type=int, help="network calls of the grid's sampler (default: exact)")
     args = parser.parse_args(argv)
     args.to.mkdir(parents=True, exist_ok=True)
     for item in (args.run / "model").iterdir():
         shutil.copy2(item, args.to / item.name)
     shutil.copy2(args.run / "loss_curve.png", args.to / "loss_curve.png")
     model = load_model(args.to)
-    last = run_to_end(model.sample(batch_size=64, seed=2024))
+    grid_knobs = model.knobs_for_budget(args.budget, model.seq_len)
+    last = run_to_end(model.sample(batch_size=64, seed=2024, **grid_knobs))
     Image.fromarray(image_grid(model.tokenizer.decode(last.tokens), columns=8)).save(args.to / "samples_64.png")
     held_out = np.load(prepare_faces() / "val.npy")[: args.infill_faces]
     grid = image_grid(infill_rows(model, held_out, seed=7), columns=args.infill_faces)
@@ -77,6 +81,7 @@ def main(argv=None) -> None:
         "final_val_loss": record["val_loss"][-1],
         "val_loss_history": record["val_loss"],
         "parameters": sum(p.numel() for p in model.network.parameters()),
+        "grid_knobs": grid_knobs,
         "infill_masks": {name: list(box) for name, box in MASKS.items()},
     }
     atomic_write_bytes(args.to / "summary.json", json.dumps(summary, indent=1).encode())
