@@ -179,3 +179,14 @@ def test_sampling_is_seeded_and_known_pixels_follow_their_path(correlated_law):
                 oracle(correlated_law, s), s, 2, steps=4, max_count=MAX, known_counts=torch.tensor([9, 0]), known=known
             )
         )
+
+
+def test_uniform_weighting_changes_only_the_weights_and_round_trips():
+    elbo, uniform = BlackoutSchedule(), BlackoutSchedule(weighting="uniform")
+    assert torch.equal(uniform.weights, torch.ones(1000, dtype=torch.float64))
+    assert torch.equal(uniform.survival, elbo.survival)
+    assert elbo.weights[899] < 1e-3 * elbo.weights.max()  # the authors' weight at a low survival (k = 900)
+    assert BlackoutSchedule.from_dict(uniform.to_dict()) == uniform
+    assert BlackoutSchedule.from_dict({"steps": 1000, "logit_end": 15.0}) == elbo  # checkpoints before the field
+    with pytest.raises(ValueError, match="weighting"):
+        BlackoutSchedule(weighting="snr")

@@ -25,6 +25,7 @@ class TrainConfig:
     n_heads: int = 4
     mlp_ratio: int = 4
     widths: str = "32,64,96"  # Blackout: the U-Net's channel widths per resolution, comma-separated
+    blackout_weighting: str = "elbo"  # Blackout: the loss weight per time, "elbo" (the authors') or "uniform"
     # process (GGM only)
     sweeps: int = 2
     survival: str = "cosine"
@@ -82,6 +83,8 @@ class TrainConfig:
                 raise ValueError
         except ValueError:
             out.append(f"widths = {self.widths!r}: positive integers separated by commas, e.g. '32,64,96'")
+        if self.blackout_weighting not in ("elbo", "uniform"):
+            out.append(f"blackout_weighting = {self.blackout_weighting!r}: use 'elbo' or 'uniform'")
         if self.augment not in ("", "flip"):
             out.append(f"augment = {self.augment!r}: use '' or 'flip'")
         if not 0 < self.beta2 < 1:

@@ -48,7 +48,7 @@ def build_blackout(cfg: TrainConfig, data: TokenData) -> BlackoutModel:
         raise ValueError("Blackout trains on pixels: use dataset = 'faces' with family = 'blackout'")
     widths = tuple(int(w) for w in cfg.widths.split(","))
     unet = PixelUNet(UNetConfig(data.tokenizer.image_size, data.tokenizer.channels, widths))
-    return BlackoutModel(unet, BlackoutSchedule(), data.tokenizer)
+    return BlackoutModel(unet, BlackoutSchedule(weighting=cfg.blackout_weighting), data.tokenizer)
 
 
 FAMILIES = {"ggm": build_ggm, "md4": build_md4, "blackout": build_blackout, "judge": build_judge}

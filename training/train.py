@@ -68,7 +68,8 @@ def validation_loss(model, batches: list[torch.Tensor], device: torch.device, au
 
 # The fields that shape the network, the process or the data: a resumed run must keep them.
 ARCHITECTURE = ("dataset", "corpus", "faces", "vq_dir", "vocab_size", "seq_len", "family", "denoiser", "d_model",
-                "n_layers", "n_heads", "mlp_ratio", "widths", "sweeps", "survival", "eps", "noise")  # fmt: skip
+                "n_layers", "n_heads", "mlp_ratio", "widths", "blackout_weighting", "sweeps", "survival", "eps",
+                "noise")  # fmt: skip
 
 
 def config_changes(saved: Path, cfg: TrainConfig) -> dict:

@@ -1,8 +1,10 @@
 """Blackout's observation times (the authors' code): T times t_1 < … < t_T with logit(e^{−t_k}) evenly spaced
 from +L to −L (L = 15), so the survival p_k = e^{−t_k} runs from 1 − 3·10⁻⁷ down to 3·10⁻⁷; t_0 = 0.
 
-The training weight of time k, w_k = p_k · (t_k − t_{k−1}) · T (uniform sampling of k), makes the loss a
-Riemann sum of the continuous-time objective. A sampler with a budget of N < T steps visits N of the times,
+The training weight of time k, w_k = p_k · (t_k − t_{k−1}) · T (uniform sampling of k, ``weighting =
+"elbo"``), makes the loss a Riemann sum of the continuous-time objective; ``"uniform"`` (w_k = 1, like DDPM's
+L_simple) gives the low-survival times, where an image's layout is drawn from a few surviving units, as much
+weight as the rest (the ELBO weight there is 10⁻²–10⁻⁵ of its peak). Either is minimised at the same ŷ. A sampler with a budget of N < T steps visits N of the times,
 evenly spaced in index, and bridges straight between them.
 """
 
@@ -12,13 +14,18 @@ from functools import cached_property
 
 import torch
 
+WEIGHTINGS = ("elbo", "uniform")
+
 
 @dataclass(frozen=True)
 class BlackoutSchedule:
     steps: int = 1000
     logit_end: float = 15.0
+    weighting: str = "elbo"  # or "uniform"
 
     def __post_init__(self) -> None:
+        if self.weighting not in WEIGHTINGS:
+            raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {self.weighting!r}")
         if self.steps < 2:
             raise ValueError(f"steps must be ≥ 2, got {self.steps}")
         if not self.logit_end > 0:
@@ -37,7 +44,9 @@ class BlackoutSchedule:
 
     @cached_property
     def weights(self) -> torch.Tensor:
-        """w_k for k = 1..T (index k − 1): p_k · (t_k − t_{k−1}) · T."""
+        """w_k for k = 1..T (index k − 1): p_k · (t_k − t_{k−1}) · T, or 1 (``weighting = "uniform"``)."""
+        if self.weighting == "uniform":
+            return torch.ones(self.steps, dtype=torch.float64)
         return self.survival[1:] * self.times.diff() * self.steps
 
     def grid(self, budget: int) -> list[int]:
@@ -48,11 +57,11 @@ class BlackoutSchedule:
         return index.tolist()
 
     def to_dict(self) -> dict:
-        return {"steps": self.steps, "logit_end": self.logit_end}
+        return {"steps": self.steps, "logit_end": self.logit_end, "weighting": self.weighting}
 
     @classmethod
     def from_dict(cls, d: dict) -> "BlackoutSchedule":
-        return cls(int(d["steps"]), float(d["logit_end"]))
+        return cls(int(d["steps"]), float(d["logit_end"]), str(d.get("weighting", "elbo")))
 
     @property
     def end_survival(self) -> float:
