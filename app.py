@@ -34,7 +34,7 @@ from ggm_app.controls import RunOutputs, TabController, advanced_panel, compare_
 ROOT = Path(__file__).resolve().parent
 DEFAULT_TEXT_MODEL = "assets/text_austen"
 DEFAULT_FACE_MODEL = "assets/faces"
-DEFAULT_EXTRA_FACE_MODELS = ("assets/md4_faces",)  # loaded beside it when present, so Compare has two families
+DEFAULT_EXTRA_FACE_MODELS = ("assets/md4_faces", "assets/blackout_faces")  # beside it when present: Compare
 SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
 MAX_FILE_SIZE = "10mb"
 SAMPLING_THREADS = int(os.environ.get("GGM_THREADS", 1))  # one sampling thread: OpenMP threads spin under load

@@ -153,5 +153,6 @@ def test_the_shipped_checkpoints_still_load():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1] / "assets"
-    for name in ("text_austen", "faces"):
-        assert load_model(root / name).family == "ggm"
+    shipped = {"text_austen": "ggm", "faces": "ggm", "md4_faces": "md4", "blackout_faces": "blackout"}
+    for name, family in shipped.items():
+        assert load_model(root / name).family == family

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE_CODE = ("app.py", "ggm_app", "ggm_core", "LICENSE")
-SPACE_MODELS = ("assets/text_austen", "assets/faces", "assets/md4_faces")  # app.py's defaults
+SPACE_MODELS = ("assets/text_austen", "assets/faces", "assets/md4_faces", "assets/blackout_faces")  # app.py's
 SKIPPED_FOLDERS, SKIPPED_SUFFIXES = ("__pycache__",), (".pyc",)
 MAX_FILE_MB = 30  # a shipped model's weights stay under about 30 MB (the project's rule)
 # The Space gets gradio from the README's sdk_version; torch from the CPU index (a bare "torch" is CUDA's).
