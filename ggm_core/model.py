@@ -110,15 +110,8 @@ class GlauberModel(GenerativeModel):
         return out
 
     def warm_up(self) -> str:
-        """Compile the two-sided denoiser's cached decode step for batch 1 (ggm_core.denoisers.decode_step): the
-        same chain up to fp32 rounding; the classic denoiser has no such step."""
-        compile_decode = getattr(self.denoiser, "compile_decode", None)
-        if compile_decode is None:
-            return super().warm_up()
-        decoder = self.denoiser.decoder
-        if compile_decode(self.schedule, 1):
-            return f"{self.label}: decode step compiled in {decoder.seconds[1]:.1f} s"
-        return f"{self.label}: eager decode step (compilation {decoder.error})"
+        """The denoiser's compiled step for batch 1 (:meth:`Denoiser.warm_up`): the same chain up to fp32 rounding."""
+        return f"{self.label}: {self.denoiser.warm_up(self.schedule)}"
 
     def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
         """The forward Glauber process dissolving ``x0`` (L,), step by step (the literal simulator)."""

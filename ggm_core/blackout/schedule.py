@@ -4,8 +4,10 @@ from +L to −L (L = 15), so the survival p_k = e^{−t_k} runs from 1 − 3·10
 The training weight of time k, w_k = p_k · (t_k − t_{k−1}) · T (uniform sampling of k, ``weighting =
 "elbo"``), makes the loss a Riemann sum of the continuous-time objective; ``"uniform"`` (w_k = 1, like DDPM's
 L_simple) gives the low-survival times, where an image's layout is drawn from a few surviving units, as much
-weight as the rest (the ELBO weight there is 10⁻²–10⁻⁵ of its peak). Either is minimised at the same ŷ. A sampler with a budget of N < T steps visits N of the times,
-evenly spaced in index, and bridges straight between them.
+weight as the rest (the ELBO weight there is 10⁻²–10⁻⁵ of its peak). Either is minimised at the same ŷ.
+
+A sampler with a budget of N < T steps visits N of the times, evenly spaced in index, and bridges straight
+between them.
 """
 
 import math

@@ -59,6 +59,10 @@ class Denoiser(nn.Module, ABC):
     def begin_sweep(self, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> SweepSession:
         """Start reverse sweep ``sweep`` over ``canvas`` (B, L), which the sampler updates in place."""
 
+    def warm_up(self, schedule: GlauberSchedule) -> str:
+        """Build a compiled sampling step for batch-1 runs, if the denoiser has one; one line on what happened."""
+        return "no compiled path"
+
     @abstractmethod
     def predict_all(self, tokens: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> torch.Tensor:
         """h at every position i of ``tokens`` (B, L), each read with the rest of ``tokens`` as its context at

@@ -148,13 +148,14 @@ class TwoSidedDenoiser(Denoiser):
         return out
 
     @torch.no_grad()
-    def compile_decode(self, schedule: GlauberSchedule, batch_size: int = 1) -> bool:
-        """Compile the cached decode step for ``batch_size`` (ggm_core.denoisers.decode_step) on a throw-away
-        session; later sessions at that batch size use it. False when compilation is off or failed
-        (``self.decoder.error`` says why): the eager step serves."""
-        canvas = torch.zeros(batch_size, self.config.seq_len, dtype=torch.long, device=self.mask.device)
+    def warm_up(self, schedule: GlauberSchedule) -> str:
+        """Compile the cached decode step for batch 1 (ggm_core.denoisers.decode_step) on a throw-away session;
+        later sessions at batch 1 use it. When compilation is off or fails the eager step serves."""
+        canvas = torch.zeros(1, self.config.seq_len, dtype=torch.long, device=self.mask.device)
         session = _CachedSession(self, canvas, 0, schedule)
-        return self.decoder.compile(session.step_inputs([1], pending=1), batch_size)
+        if self.decoder.compile(session.step_inputs([1], pending=1), 1):
+            return f"decode step compiled in {self.decoder.seconds[1]:.1f} s"
+        return f"eager decode step (compilation {self.decoder.error})"
 
 
 def _require_left_to_right(schedule: GlauberSchedule) -> None:
