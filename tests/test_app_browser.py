@@ -237,7 +237,9 @@ def test_stop_button_cancels_a_run(page):
     sweeps = page.locator("#face-sweeps input[type=number]")
     sweeps.fill("8")
     sweeps.press("Enter")
-    for delay_ms in (1500, 2200, 3000, 400):  # Stop once raced the run's own updates: 2 of 6 tries stuck
+    # Stop once raced the run's own updates (2 of 6 tries stuck); every delay stays inside the run, which takes
+    # about 2.5 s on the idle CPU (at 3 s it had ended: "Nothing is running")
+    for delay_ms in (1500, 1900, 900, 400):
         page.click("#face-generate")
         page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Sampling')")
         page.wait_for_timeout(delay_ms)
