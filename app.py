@@ -59,6 +59,15 @@ CSS = """
 #face-result img, #face-mask img, #face-gallery img, .ggm-face img { image-rendering: pixelated; }
 #face-gallery .grid-container { grid-template-columns: repeat(6, minmax(0, 1fr)) !important; }
 #face-gallery .thumbnail-item { width: 100% !important; height: auto !important; aspect-ratio: 1; }
+#face-gallery .grid-wrap { padding-top: 30px; }  /* the label sits over the first thumbnails otherwise */
+@media (max-width: 640px) {  /* a phone: the buttons under the editor, panels 2 and 3 side by side */
+  #face-buttons { order: -1; }
+  #face-buttons > button { flex: 1 1 40% !important; min-width: 0 !important; font-size: 0.95rem; }
+  #face-gallery { height: auto !important; }
+  #face-panels { flex-wrap: nowrap; }
+  #face-panels > * { min-width: 0 !important; }
+  #face-panels > .block { height: 190px !important; }
+}
 .ggm-tokens { min-height: 10rem; }
 .ggm-tokens .textfield { word-break: normal; row-gap: 3px; font-size: 1.05rem; }
 .ggm-tokens .token.highlighted { margin: 0 !important; padding: 2px 0 !important; border-radius: 0 !important;
@@ -188,16 +197,16 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
                 allow_preview=False, show_label=True, elem_id="face-gallery", buttons=[],
             )  # fmt: skip
         with gr.Column(scale=5, min_width=300):
-            with gr.Row():
+            with gr.Row(elem_id="face-panels"):
                 mask_img = face_view("face-mask", "2 · What the model will repaint (token cells)")
                 result = face_view("face-result")
-            with gr.Row():
+            with gr.Row(elem_id="face-buttons"):
                 infill_btn = gr.Button("Repaint the brushed region", variant="primary", elem_id="face-infill")
                 gen_btn = gr.Button("Generate a new face", elem_id="face-generate")
                 noise_btn = gr.Button("Noise it, then bring it back", elem_id="face-noise")
                 stop_btn = gr.Button("■ Stop", variant="stop", elem_id="face-stop")
             out = run_outputs(result, "face", "Download the trajectory (GIF)", [mask_img])
-            out.status.value = "Pick an example face below or upload a photo to start."
+            out.status.value = "Pick an example face or upload a photo to start."
     gr.Markdown(DCGAN_NOTE)
     advanced = advanced_panel("face", slot)
     tab = TabController(slot, faces.FaceView(), faces.plan_run, advanced, out)

@@ -456,3 +456,31 @@ def test_dark_mode_token_text_keeps_its_contrast(browser, url):
         lighter, darker = sorted((_luminance(_rgba(text_css)[:3]), _luminance(shown)), reverse=True)
         assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (text_css, back_css, ground)
     page.close()
+
+
+def _box(page, selector) -> dict:
+    return page.locator(selector).first.bounding_box()
+
+
+def test_the_gallery_label_leaves_the_thumbnails_visible(page):
+    page.get_by_role("tab", name="Faces").click()
+    page.wait_for_selector("#face-gallery img", timeout=30_000)
+    label, thumb = _box(page, "#face-gallery label"), _box(page, "#face-gallery img")
+    assert label["y"] + label["height"] <= thumb["y"] + 1, (label, thumb)
+
+
+def test_on_a_phone_the_buttons_follow_the_editor_and_the_panels_sit_side_by_side(browser, url):
+    """At 390 px the buttons come right under the example faces, panels 2 and 3 share one row, and the result starts
+    within a screen of the editor's end (it was about 1000 px below it)."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#text-input textarea", timeout=60_000)
+    page.get_by_role("tab", name="Faces").click()
+    page.wait_for_selector("#face-gallery img", timeout=30_000)
+    gallery, buttons = _box(page, "#face-gallery"), _box(page, "#face-buttons")
+    mask, result, editor = _box(page, "#face-mask"), _box(page, "#face-result"), _box(page, "#face-editor")
+    page.screenshot(path=str(SHOTS / "faces_phone.png"), full_page=True)
+    page.close()
+    assert gallery["y"] < buttons["y"] < mask["y"], (gallery, buttons, mask)
+    assert abs(mask["y"] - result["y"]) < 1 and mask["x"] + mask["width"] <= result["x"], (mask, result)
+    assert result["y"] - (editor["y"] + editor["height"]) < 844, (editor, result)
