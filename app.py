@@ -75,7 +75,10 @@ CSS = """
 .dark .ggm-tokens .token.highlighted { color: #f5f5f5 !important; box-shadow: inset -1px 0 0 rgba(0, 0, 0, 0.6); }
 .ggm-diagram svg { border: 1px solid #ddd; border-radius: 8px; }
 footer { display: none !important; }
-"""
+""" + "".join(  # dark theme: the legend's 50%-alpha chips under black text were 2–4:1; opaque chips are 6–15:1
+    f".dark .ggm-tokens .legend-item:nth-child({i + 1}) {{ background-color: {c} !important; color: #000 !important; }}\n"
+    for i, c in enumerate(COLOR_MAP.values())
+)
 
 
 def run_outputs(view, prefix: str, label: str, extra=()) -> RunOutputs:

@@ -10,6 +10,8 @@ import pytest
 from app_checkpoints import make_blackout_checkpoint, make_checkpoints, make_md4_checkpoint
 from PIL import Image
 
+from ggm_app.common import STATE_LABELS
+
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 ARGS = [
@@ -423,7 +425,7 @@ def _luminance(rgb) -> float:
 
 
 def test_dark_mode_token_text_keeps_its_contrast(browser, url):
-    """With ?__theme=dark every token's text against its 50%-alpha state colour over the page is ≥ 4.5:1 (WCAG AA)."""
+    """With ?__theme=dark every token's and legend chip's text against its 50%-alpha state colour over the page is ≥ 4.5:1 (WCAG AA)."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url + "?__theme=dark", wait_until="load")
     page.wait_for_selector("#text-input textarea", timeout=60_000)
@@ -446,10 +448,11 @@ def test_dark_mode_token_text_keeps_its_contrast(browser, url):
         )
     )
     assert _luminance(ground[:3]) < 0.05, ground  # the dark theme is on
-    styles = page.eval_on_selector_all(
-        "#text-out .token", "els => els.map(e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor])"
+    styles = page.eval_on_selector_all(  # the tokens and the legend's chips
+        "#text-out .token, #text-out .legend-item",
+        "els => els.map(e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor])",
     )
-    assert styles
+    assert len(styles) > len(STATE_LABELS), styles
     for text_css, back_css in styles:
         *back, alpha = _rgba(back_css)
         shown = [alpha * b + (1 - alpha) * g for b, g in zip(back, ground[:3], strict=True)]
