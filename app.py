@@ -36,7 +36,8 @@ DEFAULT_TEXT_MODEL = "assets/text_austen"
 DEFAULT_FACE_MODEL = "assets/faces"
 DEFAULT_EXTRA_FACE_MODELS = ("assets/md4_faces", "assets/blackout_faces")  # beside it when present: Compare
 SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
-MAX_FILE_SIZE = "10mb"
+MAX_FILE_MB = 10
+MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 SAMPLING_THREADS = int(os.environ.get("GGM_THREADS", 1))  # one sampling thread: OpenMP threads spin under load
 CACHE_MAX_AGE_S = float(os.environ.get("GGM_CACHE_MAX_AGE_S", 3600))  # Gradio's cached frames and downloads
 IMAGE_TOKENIZERS = ("vq", "pixels")  # the faces tab: VQ codes (GGM, MD4) or raw pixels (Blackout)
@@ -254,6 +255,10 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
     editor.input(preview, [editor, advanced.model], mask_img, api_name="preview_mask", show_progress="hidden",
                  trigger_mode="always_last")  # fmt: skip
     new_image = [editor, mask_img, out.status, out.scrub, out.download, out.frame_info, result]
+    # Before the file dialog: a file over the limit is refused by Gradio before any handler runs, so the status
+    # must not still show the previous file's message then.
+    upload.click(lambda: f"Choose a photo (any image file up to {MAX_FILE_MB} MB).", None, out.status, api_name=False,
+                 queue=False, show_progress="hidden")  # fmt: skip
     upload.upload(load_upload, [upload, advanced.model], new_image, api_name="load_image")
     gallery.select(pick_example, [advanced.model], new_image, api_name=False)
 

@@ -487,3 +487,28 @@ def test_on_a_phone_the_buttons_follow_the_editor_and_the_panels_sit_side_by_sid
     assert gallery["y"] < buttons["y"] < mask["y"], (gallery, buttons, mask)
     assert abs(mask["y"] - result["y"]) < 1 and mask["x"] + mask["width"] <= result["x"], (mask, result)
     assert result["y"] - (editor["y"] + editor["height"]) < 844, (editor, result)
+
+
+def test_a_refused_upload_does_not_leave_the_previous_files_message(browser, url, tmp_path):
+    """A file over the size limit never reaches a handler (Gradio refuses it): the status must not go on showing
+    the previous file's error as if it were this one's."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#text-input textarea", timeout=60_000)
+    page.get_by_role("tab", name="Faces").click()
+    bad, big = tmp_path / "notes.txt", tmp_path / "huge.png"
+    bad.write_text("not a picture")
+    big.write_bytes(b"\0" * (42 * 1024 * 1024))
+    for path in (bad, big):
+        with page.expect_file_chooser() as chooser:
+            page.click("#face-upload")
+        chooser.value.set_files(str(path))
+        page.wait_for_timeout(2500)
+        if path == bad:
+            page.wait_for_function(
+                "() => document.querySelector('#face-status').innerText.includes('⚠️')", timeout=30_000
+            )
+            first_error = page.inner_text("#face-status")
+    shown = page.inner_text("#face-status")
+    page.close()
+    assert shown != first_error and "10 MB" in shown, (first_error, shown)
