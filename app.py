@@ -215,7 +215,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
     advanced = advanced_panel("face", slot)
     tab = TabController(slot, faces.FaceView(), faces.plan_run, advanced, out)
     tab.wire_run(infill_btn.click, "infill", [editor], ["editor"], "infill_face")
-    tab.wire_run(gen_btn.click, "generate", [editor], ["editor"], "generate_face")
+    tab.wire_run(gen_btn.click, "generate", [], [], "generate_face")
     tab.wire_run(noise_btn.click, "noise", [editor], ["editor"], "noise_face")
     with gr.Accordion("Compare side by side", open=False, elem_id="face-compare"):
         gr.Markdown(compare_help(slot, "face"))
@@ -224,7 +224,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
             cmp_fill = gr.Button("Compare: repaint", variant="primary", elem_id="face-compare-infill")
             cmp_gen = gr.Button("Compare: generate", elem_id="face-compare-generate")
     tab.wire_compare(cmp_fill.click, "infill", [editor], ["editor"], parts, "compare_infill_face")
-    tab.wire_compare(cmp_gen.click, "generate", [editor], ["editor"], parts, "compare_generate_face")
+    tab.wire_compare(cmp_gen.click, "generate", [], [], parts, "compare_generate_face")
     tab.wire_common(stop_btn, "face")
 
     def preview(value, name):

@@ -327,7 +327,7 @@ def test_belief_overlay_on_a_scrubbed_frame(client):
 
 def test_face_compare_ggm_and_md4(client):
     outputs, final = _run(
-        client, "/compare_generate_face", None, seed=1,
+        client, "/compare_generate_face", seed=1,
         model_0="faces", model_1="md4_faces", model_2="faces", budget_0=0, budget_1=64, budget_2=64,
     )  # fmt: skip
     images, readouts = final[:3], final[3:]
@@ -339,7 +339,7 @@ def test_face_compare_ggm_and_md4(client):
 
 def test_blackout_grows_a_face_and_repaints_only_the_brushed_pixels(client, face, tmp_path):
     image, path = face
-    _, final = _run(client, "/generate_face", None, model="blackout", bridge_steps=12, seed=0)
+    _, final = _run(client, "/generate_face", model="blackout", bridge_steps=12, seed=0)
     assert "12 network calls" in final[2] and "12 of the 1000 trained steps" in final[2]
     layer = _layer(tmp_path, 64, (20, 30, 10, 50))
     _, final = _run(client, "/infill_face", _editor(path, layer), model="blackout", bridge_steps=12, seed=0)
@@ -350,7 +350,7 @@ def test_blackout_grows_a_face_and_repaints_only_the_brushed_pixels(client, face
     assert np.array_equal(result[outside], image[outside])
     for bad, message in ((0, "less than minimum value 1"), (2000, "greater than maximum value 1000")):
         with pytest.raises(Exception, match=message):  # a budget of 0 or beyond the schedule is refused
-            client.predict(None, model="blackout", bridge_steps=bad, api_name="/generate_face")
+            client.predict(model="blackout", bridge_steps=bad, api_name="/generate_face")
 
 
 # ---------------------------------------------------------------------------------------------- missing models

@@ -71,22 +71,22 @@ def median_times(client: Client, api_name: str, repeats: int, *args, **kwargs) -
     return tuple(statistics.median(r[i] for r in results) for i in range(4))
 
 
-def compare_rows(client: Client, tab: str, name: str, model, repeats: int, editor=()) -> list[str]:
+def compare_rows(client: Client, tab: str, name: str, model, repeats: int) -> list[str]:
     """Compare at the tab's budgets against the sum of the same runs one by one (medians over the seeds)."""
     budgets = COMPARE_BUDGETS[tab]
     columns = {f"model_{i}": name for i in range(len(budgets))} | {f"budget_{i}": b for i, b in enumerate(budgets)}
-    together = median_times(client, f"/compare_generate_{tab}", repeats, *editor, **columns)[2]
+    together = median_times(client, f"/compare_generate_{tab}", repeats, **columns)[2]
     alone = 0.0
     for budget in budgets:
         knobs = model.knobs_for_budget(budget or None, model.seq_len)
-        alone += median_times(client, f"/generate_{tab}", repeats, *editor, model=name, **DEFAULTS | knobs)[2]
+        alone += median_times(client, f"/generate_{tab}", repeats, model=name, **DEFAULTS | knobs)[2]
     label = " + ".join("exact" if b == 0 else f"{b} calls" for b in budgets)
     return [f"| {tab}: Compare {label} | {together:.2f} s | {alone:.2f} s | {together / alone:.2f} |"]
 
 
-def belief_row(client: Client, tab: str, name: str, model, frames: list[int], editor=()) -> str:
+def belief_row(client: Client, tab: str, name: str, model, frames: list[int]) -> str:
     """A run, then the belief overlay on ``frames``: seconds and denoiser passes per shown frame."""
-    timed(client, f"/generate_{tab}", *editor, model=name, seed=0, **DEFAULTS)
+    timed(client, f"/generate_{tab}", model=name, seed=0, **DEFAULTS)
     passes = []
     handle = model.network.register_forward_hook(lambda *_: passes.append(1))
     seconds = []
@@ -128,7 +128,7 @@ def main(argv=None) -> None:
         for tab, slot, cases in (
             ("text", text_slot, [("generate from nothing", "/generate_text", (), {}),
                                  ("fill one 8-token gap", "/infill_text", (), {"text": sentence, "gap": 8})]),
-            ("face", face_slot, [("generate a face", "/generate_face", editor, {}),
+            ("face", face_slot, [("generate a face", "/generate_face", (), {}),
                                  ("repaint the eyes", "/infill_face", editor, {})]),
         ):  # fmt: skip
             if not slot.models:
@@ -144,10 +144,9 @@ def main(argv=None) -> None:
                     f"| {total:.2f} s |"
                 )
                 print(rows[-1], flush=True)
-            extra = editor if tab == "face" else ()
-            compare += compare_rows(client, tab, name, model, args.repeats, extra)
+            compare += compare_rows(client, tab, name, model, args.repeats)
             print(compare[-1], flush=True)
-            belief.append(belief_row(client, tab, name, model, [0, 10, 100, 200, 250], extra))
+            belief.append(belief_row(client, tab, name, model, [0, 10, 100, 200, 250]))
             print(belief[-1], flush=True)
     demo.close()
     print(
