@@ -7,7 +7,8 @@ Gradio cache folder and ``GGM_CACHE_MAX_AGE_S=--cache-age``, then ``--clients`` 
 turn from a fixed mix: text infill and generation, face generation, a run stopped mid-way, and bad inputs (overlong
 and non-ASCII text, a gap at the very start, a junk seed, a missing image) that must come back as clear refusals.
 Prints failures (anything raised that is not a refusal), the Gradio cache's size and file count before and after,
-and the server's memory (RSS) every 25 runs.
+the server's memory (RSS) every 25 runs, and what the server logged: its lines and any tracebacks, by exception.
+The server's output goes to a file (a pipe nobody reads fills after ~64 KB and blocks the server's next write).
 """
 
 import argparse
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from gradio_client import Client
@@ -70,8 +72,8 @@ def mix(client: Client, kind: str, seed: int) -> str:
     if kind == "bad_seed":
         try:
             client.submit(seed="abc", **FAST, api_name="/generate_text").result()
-        except Exception as err:  # Gradio refuses the value before the app sees it, and says which input
-            if "Could not preprocess input component" in str(err) and "number" in str(err):
+        except Exception as err:  # the seed box refuses it before the handler runs, naming the seed
+            if "is not a number" in str(err) and "Seed" in str(err):
                 return "refused"
             raise
         return "ok"
@@ -79,6 +81,20 @@ def mix(client: Client, kind: str, seed: int) -> str:
         outputs = client.submit(None, seed=seed, **FAST, api_name="/infill_face").result()
         return "refused" if "⚠️" in str(outputs) else "ok"
     raise ValueError(kind)
+
+
+def report_log(text: str) -> None:
+    """The server's log in numbers: lines, tracebacks, and the exception line each traceback ended in."""
+    lines, ends, inside = text.splitlines(), Counter(), False
+    for line in lines:
+        if line.startswith("Traceback"):
+            inside = True
+        elif inside and line and not line[0].isspace():
+            ends[line[:160]] += 1
+            inside = False
+    print(f"server log: {len(lines)} lines, {sum(ends.values())} tracebacks")
+    for end, count in ends.most_common(10):
+        print(f"  {count:4d} × {end}")
 
 
 KINDS = ("infill_text", "generate_face", "generate_text", "stop", "bad_text", "infill_text", "bad_seed", "no_image")
@@ -101,8 +117,10 @@ def main(argv=None) -> None:
            "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}  # fmt: skip
     models = [*(["--text-model", args.text_model] if args.text_model else []),
               *(["--face-model", args.face_model] if args.face_model else [])]  # fmt: skip
-    server = subprocess.Popen([sys.executable, "app.py", *models], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    log_path = cache.with_suffix(".log")
+    log = log_path.open("w")
+    server = subprocess.Popen([sys.executable, "app.py", *models], cwd=ROOT, env=env, stdout=log,
+                              stderr=subprocess.STDOUT, text=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     for _ in range(240):
         try:
@@ -111,7 +129,7 @@ def main(argv=None) -> None:
         except Exception:  # not up yet
             time.sleep(0.5)
     else:
-        raise SystemExit("the app did not start: " + server.stderr.read()[-2000:])
+        raise SystemExit("the app did not start: " + log_path.read_text()[-2000:])
     print(
         f"server up: {rss_mb(server.pid):.0f} MB RSS; cache {folder_size(cache)[0]:.1f} MB, {folder_size(cache)[1]} files"
     )
@@ -151,10 +169,12 @@ def main(argv=None) -> None:
           f"cache {size:.1f} MB, {files} files (kept for {args.cache_age:.0f} s)")  # fmt: skip
     for line in failures[:20]:
         print("  " + line)
+    report_log(log_path.read_text())
     if args.keep_cache:
         print(f"cache kept in {cache}")
     server.terminate()
     server.wait(30)
+    log.close()
 
 
 if __name__ == "__main__":
