@@ -363,6 +363,14 @@ def test_missing_checkpoints_disable_their_tabs():
     assert not any(dep.api_name in ("infill_text", "infill_face") for dep in demo.fns.values())
 
 
+def test_a_seed_that_is_not_a_number_is_refused_by_name_without_a_traceback(client, capfd):
+    with pytest.raises(Exception, match=r"Seed 'abc' is not a number"):
+        client.predict(**(ADVANCED_FAST | {"seed": "abc"}), model="text", api_name="/generate_text")
+    assert "Traceback" not in capfd.readouterr().err
+    _, final = _run(client, "/generate_text", model="text", **(ADVANCED_FAST | {"seed": 4}))  # the box still works
+    assert "seed 4" in final[1]
+
+
 def test_launch_settings(monkeypatch):
     monkeypatch.delenv("SYSTEM", raising=False)
     assert app.launch_kwargs()["server_name"] == "127.0.0.1"
