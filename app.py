@@ -20,6 +20,7 @@ from gradio.utils import get_upload_folder as gradio_upload_folder  # noqa: E402
 
 from ggm_app import faces, howitworks  # noqa: E402
 from ggm_app import text as textui  # noqa: E402
+from ggm_app.cached_image import cached_image  # noqa: E402
 from ggm_app.common import (  # noqa: E402
     COLOR_MAP,
     STATE_HELP,
@@ -111,9 +112,8 @@ def token_view(elem_id: str, label: str = "Tokens (coloured by state)") -> gr.Hi
 
 
 def face_view(elem_id: str, label: str = "3 · Result", height: int = 300) -> gr.Image:
-    return gr.Image(
+    return cached_image(
         label=label,
-        format="png",
         interactive=False,
         height=height,
         elem_id=elem_id,
@@ -188,8 +188,9 @@ def face_editor() -> gr.ImageEditor:
 def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
     gr.Markdown(
         "Pick an example face or upload a photo (any size: centre-cropped to 64×64), **brush over the region to "
-        "repaint**, then **Repaint the brushed region**. The middle image shows the token cells the model will "
-        "redraw (a 4×4-pixel cell changes if the brush touches it). Or **Generate a new face**, or **Noise it**."
+        "repaint**, then **Repaint the brushed region**. The middle image shows the token cells a run redraws (a "
+        "4×4-pixel cell changes if the brush touches it). Or **Generate a new face** (every cell), or **Noise it**: "
+        "your photo and brush stay in panel 1 for the next Repaint."
     )
     example_images = faces.load_examples(examples, slot.models[slot.names[0]].tokenizer.image_size)
     with gr.Row():
@@ -202,7 +203,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
             )  # fmt: skip
         with gr.Column(scale=5, min_width=300):
             with gr.Row(elem_id="face-panels"):
-                mask_img = face_view("face-mask", "2 · What the model will repaint (token cells)")
+                mask_img = face_view("face-mask", "2 · What the run redraws (token cells)")
                 result = face_view("face-result")
             with gr.Row(elem_id="face-buttons"):
                 infill_btn = gr.Button("Repaint the brushed region", variant="primary", elem_id="face-infill")

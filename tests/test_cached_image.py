@@ -1,0 +1,48 @@
+"""The app's output images are written once per content and never rewritten in place (a browser fetching the
+earlier copy of a picture sent again must not read a truncated file: h11's Content-Length errors)."""
+
+import io
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from ggm_app.cached_image import cached_image
+
+
+def _writes_during_second_send(component, picture, monkeypatch) -> tuple[str, list[str]]:
+    first = component.postprocess(picture).path
+    opened = []
+    real_open = io.open
+
+    def spy(file, mode="r", *args, **kwargs):
+        if any(c in mode for c in "wax+"):
+            opened.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", spy)
+    second = component.postprocess(picture).path
+    monkeypatch.undo()
+    assert second == first
+    return first, opened
+
+
+@pytest.fixture
+def picture():
+    return np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+
+
+def test_a_picture_sent_again_is_not_rewritten(picture, monkeypatch, tmp_path):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    path, opened = _writes_during_second_send(cached_image(), picture, monkeypatch)
+    assert opened == [] and path.startswith(str(tmp_path))
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), picture)  # lossless PNG
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))
+
+
+def test_gradios_own_image_rewrites_it_which_is_why_the_app_does_not_use_it(picture, monkeypatch, tmp_path):
+    """If a Gradio release stops rewriting, this fails, and cached_image can go."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    path, opened = _writes_during_second_send(gr.Image(format="png"), picture, monkeypatch)
+    assert path in opened
