@@ -163,9 +163,21 @@ def test_face_infill_in_the_browser(page):
     centre = (dist <= 0.5).reshape(16, 4, 16, 4).any(axis=(1, 3))
     assert cells_seen.any() and not (cells_seen & ~allowed).any() and not (centre & ~cells_seen).any()
 
-    page.click("#face-infill")
+    # Generate a new face first: panel 2 shows that run's cells (all of them), and the photo and brush stay in
+    # panel 1 (the user's input), so the Repaint below still repaints the brushed cells of the photo
+    page.click("#face-generate")
     page.wait_for_function(
         "() => document.querySelector('#face-status').innerText.includes('network calls ·')", timeout=60_000
+    )
+    generated = page.inner_text("#face-status")
+    page.wait_for_timeout(1000)
+    assert (_fetch_png(page, "#face-mask img")[::4, ::4] != example).any(-1).all(), "Generate redraws every cell"
+    page.click("#face-infill")
+    page.wait_for_function(
+        "was => { const s = document.querySelector('#face-status').innerText;"
+        " return s.includes('network calls ·') && s !== was; }",
+        arg=generated,
+        timeout=60_000,
     )
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SHOTS / "faces_infilled.png"), full_page=True)
@@ -174,7 +186,7 @@ def test_face_infill_in_the_browser(page):
     inside = np.repeat(np.repeat(cells_seen, 4, 0), 4, 1)
     assert changed.any(), "the brushed region should be repainted"
     assert not (changed & ~inside).any(), "pixels outside the brushed token cells must be the original ones"
-    assert page.locator("#face-dl").is_visible()
+    page.wait_for_selector("#face-dl", state="visible", timeout=30_000)  # the export follows the result
 
 
 def test_example_picked_at_once_over_a_slow_link_reaches_the_editor(browser, url):
@@ -512,3 +524,26 @@ def test_a_refused_upload_does_not_leave_the_previous_files_message(browser, url
     shown = page.inner_text("#face-status")
     page.close()
     assert shown != first_error and "10 MB" in shown, (first_error, shown)
+
+
+def test_a_tab_closed_mid_run_leaves_no_traceback_and_the_app_serving(browser, url, capfd):
+    """Closing a tab while its run streams once logged ``ClientDisconnect`` tracebacks; the next visitor must be
+    served as if nothing happened."""
+    for tab, button in (("Text", "#text-generate"), ("Faces", "#face-generate")):
+        for delay_ms in (300, 1000):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url, wait_until="load")
+            page.wait_for_selector("#text-input textarea", timeout=60_000)
+            page.get_by_role("tab", name=tab).click()
+            page.click(button)
+            page.wait_for_timeout(delay_ms)
+            page.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#text-input textarea", timeout=60_000)
+    page.click("#text-generate")
+    page.wait_for_function("() => document.querySelector('#text-status').innerText.includes('network calls ·')")
+    page.wait_for_timeout(3000)  # the closed tabs' runs end, or are dropped, meanwhile
+    page.close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Error" not in err, err[-3000:]
