@@ -10,6 +10,7 @@ from ggm_core import load_model
 from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel, sample_masked
 from ggm_core.md4.forward import antithetic_times, mask_tokens
+from ggm_core.md4.rotary import rotary_angles, rotate
 from ggm_core.md4.sampler import time_grid
 from tests.enumeration import all_states
 
@@ -125,9 +126,10 @@ def test_one_step_reveals_independent_marginals_not_the_data_law(data_law):
     assert total_variation(last.tokens, data_law) > 0.1
 
 
-def random_denoiser(vocab=11, length=12):
+def random_denoiser(vocab=11, length=12, positions="learned"):
     torch.manual_seed(0)
-    denoiser = MaskedDenoiser(TransformerConfig(vocab_size=vocab, seq_len=length, d_model=32, n_layers=2, n_heads=2))
+    config = TransformerConfig(vocab_size=vocab, seq_len=length, d_model=32, n_layers=2, n_heads=2)
+    denoiser = MaskedDenoiser(config, positions)
     for p in denoiser.parameters():  # the zero-initialised head would give uniform logits
         torch.nn.init.normal_(p, std=0.3)
     return denoiser
@@ -223,6 +225,42 @@ def test_checkpoint_round_trip_and_family_key(tmp_path):
         (tmp_path / "ggm" / CONFIG_FILE).write_text(json.dumps({**config, "family": family}))
         with pytest.raises(CheckpointError, match=match):
             load_model(tmp_path / "ggm")
+
+
+def test_rotary_attention_scores_depend_only_on_the_offset():
+    """q_i·k_j after rotation depends on i − j alone (Su et al., eq. 16): the same vectors at every position."""
+    cos, sin = rotary_angles(12, 8)
+    q, k = torch.randn(2, 1, 1, 1, 8, generator=torch.Generator().manual_seed(0)).expand(2, 1, 1, 12, 8)
+    scores = (rotate(q, cos, sin) @ rotate(k, cos, sin).transpose(-1, -2))[0, 0]
+    for offset in range(-11, 12):
+        diagonal = torch.diagonal(scores, offset)
+        assert torch.allclose(diagonal, diagonal[0].expand_as(diagonal), atol=1e-5)
+    assert not torch.allclose(torch.diagonal(scores, 0)[0], torch.diagonal(scores, 3)[0])  # offsets do differ
+    with pytest.raises(ValueError, match="even head size"):
+        rotary_angles(12, 7)
+
+
+def test_rotary_md4_round_trips_and_old_checkpoints_load_as_learned(tmp_path):
+    import json
+
+    from ggm_core.checkpoint import CONFIG_FILE
+
+    model = MaskedDiffusionModel(random_denoiser(positions="rotary"))
+    assert not any("position" in name for name in model.denoiser.state_dict())  # nothing learned, nothing saved
+    model.save(tmp_path / "rotary")
+    loaded = load_model(tmp_path / "rotary")
+    assert loaded.denoiser.positions == "rotary"
+    tokens, t = torch.randint(0, 12, (3, 12), generator=torch.Generator().manual_seed(1)), torch.rand(3)
+    with torch.no_grad():
+        assert torch.equal(model.denoiser(tokens, t), loaded.denoiser(tokens, t))
+        shifted = torch.roll(tokens, 1, dims=1)  # rotary is not position-blind: order matters
+        assert not torch.allclose(model.denoiser(tokens, t), torch.roll(model.denoiser(shifted, t), -1, dims=1))
+
+    shipped = Path(__file__).resolve().parents[1] / "assets" / "md4_faces"  # written before the key existed
+    assert "positions" not in json.loads((shipped / CONFIG_FILE).read_text())["denoiser"]
+    assert load_model(shipped).denoiser.positions == "learned"
+    with pytest.raises(ValueError, match="positions = 'alibi'"):
+        random_denoiser(positions="alibi")
 
 
 def test_tiny_md4_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):

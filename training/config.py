@@ -5,6 +5,8 @@ import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from ggm_core.md4.network import POSITIONS
+
 
 @dataclass
 class TrainConfig:
@@ -24,6 +26,7 @@ class TrainConfig:
     n_layers: int = 6
     n_heads: int = 4
     mlp_ratio: int = 4
+    positions: str = "learned"  # MD4: "learned" absolute positions or "rotary" (its reference network)
     widths: str = "32,64,96"  # Blackout: the U-Net's channel widths per resolution, comma-separated
     blackout_weighting: str = "elbo"  # Blackout: the loss weight per time, "elbo" (the authors') or "uniform"
     # process (GGM only)
@@ -85,6 +88,10 @@ class TrainConfig:
             out.append(f"widths = {self.widths!r}: positive integers separated by commas, e.g. '32,64,96'")
         if self.blackout_weighting not in ("elbo", "uniform"):
             out.append(f"blackout_weighting = {self.blackout_weighting!r}: use 'elbo' or 'uniform'")
+        if self.positions not in POSITIONS:
+            out.append(f"positions = {self.positions!r}: use one of {POSITIONS}")
+        if self.positions != "learned" and self.family != "md4":
+            out.append(f"positions = {self.positions!r} is an MD4 setting; family = {self.family!r} has its own")
         if self.augment not in ("", "flip"):
             out.append(f"augment = {self.augment!r}: use '' or 'flip'")
         if not 0 < self.beta2 < 1:

@@ -39,7 +39,7 @@ def build_ggm(cfg: TrainConfig, data: TokenData) -> GlauberModel:
 
 def build_md4(cfg: TrainConfig, data: TokenData) -> MaskedDiffusionModel:
     """The masked diffusion baseline (MD4, linear schedule) on the same backbone; ignores the GGM fields."""
-    return MaskedDiffusionModel(MaskedDenoiser(backbone_config(cfg, data)), data.tokenizer)
+    return MaskedDiffusionModel(MaskedDenoiser(backbone_config(cfg, data), cfg.positions), data.tokenizer)
 
 
 def build_blackout(cfg: TrainConfig, data: TokenData) -> BlackoutModel:

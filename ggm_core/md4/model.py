@@ -82,9 +82,10 @@ class MaskedDiffusionModel(GenerativeModel):
         return f"MD4 (masked diffusion, linear schedule): {c.seq_len} tokens, vocabulary {c.vocab_size}"
 
     def config_dict(self) -> dict:
-        return {"denoiser": {"kind": self.denoiser.kind, **self.denoiser.config.to_dict()}}
+        return {"denoiser": self.denoiser.config_dict()}
 
     @classmethod
     def from_config(cls, config: dict, tokenizer, metadata: dict) -> "MaskedDiffusionModel":
         _, sizes = network_section(config, MaskedDenoiser.kind)
-        return cls(MaskedDenoiser(TransformerConfig(**sizes)), tokenizer, metadata)
+        positions = sizes.pop("positions", "learned")  # checkpoints before rotary embeddings: learned
+        return cls(MaskedDenoiser(TransformerConfig(**sizes), positions), tokenizer, metadata)
