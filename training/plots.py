@@ -30,7 +30,12 @@ def plot_loss_curve(record: dict, path: Path) -> None:
     save_axes(fig, ax, path)
 
 
-def plot_validation_curves(records: dict[str, dict], path: Path, ymax: float | None = None) -> None:
+LOSS_LABEL = "signal-vs-noise loss per position"  # GGM's; MD4's runs report their −ELBO per position
+
+
+def plot_validation_curves(
+    records: dict[str, dict], path: Path, ymax: float | None = None, ylabel: str = LOSS_LABEL
+) -> None:
     """Validation loss against steps for several runs, one line per label; ``ymax`` clips the loss axis."""
     fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
     for label, record in records.items():
@@ -38,13 +43,13 @@ def plot_validation_curves(records: dict[str, dict], path: Path, ymax: float | N
         ax.plot(steps, losses, "o-", lw=1.6, ms=3, label=label)
     if ymax is not None:
         ax.set_ylim(top=ymax)
-    save_axes(fig, ax, path)
+    save_axes(fig, ax, path, ylabel)
 
 
-def save_axes(fig, ax, path: Path) -> None:
+def save_axes(fig, ax, path: Path, ylabel: str = LOSS_LABEL) -> None:
     """Label the loss axes and write the figure atomically."""
     ax.set_xlabel("step")
-    ax.set_ylabel("signal-vs-noise loss per position")
+    ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
