@@ -266,6 +266,8 @@ def test_stop_button_cancels_a_run(page):
     page.wait_for_timeout(5000)  # longer than the whole run would take: no late readout may arrive
     assert "Stopped after" in page.locator("#face-status").inner_text()
     page.screenshot(path=str(SHOTS / "faces_stopped.png"), full_page=True)
+    sweeps.fill("2")  # back to the trained number: the tests after this one share the page
+    sweeps.press("Enter")
 
 
 def test_how_it_works_panel(page):
