@@ -79,8 +79,8 @@ class Advanced:
         return ["model", *self.knobs, "temperature", "top_p", "seed"]
 
 
-def refuse_non_numbers(preprocess: Callable) -> Callable:
-    """A Number's ``preprocess`` that refuses a value that is not a number (only the API can send one) with a
+def refuse_unreadable_seeds(preprocess: Callable) -> Callable:
+    """The seed box's ``preprocess``, refusing a value that is not a number (only the API can send one) with a
     message naming the seed, as a ``gr.Error`` Gradio prints no traceback for (a plain Number's ``round`` raises
     a TypeError, which Gradio logs in full for every such call). Wrapped on the instance: a subclass of a
     Gradio component makes Gradio write a ``.pyi`` stub beside this file."""
@@ -107,7 +107,7 @@ def seed_box(prefix: str) -> gr.Number:
             elem_id=f"{prefix}-seed",
         )
         dice = gr.Button("Random seed", scale=1, size="sm")
-    seed.preprocess = refuse_non_numbers(seed.preprocess)
+    seed.preprocess = refuse_unreadable_seeds(seed.preprocess)
     dice.click(lambda: random.randrange(2**31), None, seed, api_name=f"random_seed_{prefix}", queue=False)
     return seed
 

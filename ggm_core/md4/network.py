@@ -54,10 +54,12 @@ class MaskedDenoiser(nn.Module):
             x = x + self.position_embedding
         cond = self.time_embedding(t)[:, None, :]
         for block in self.blocks:
-            if self.positions == "learned":
-                x = block(x, block.modulations(cond))
-                continue
-            q, k, v, mods = block.attention_inputs(x, block.modulations(cond))
-            q, k = (rotate(z, self.rotary_cos, self.rotary_sin) for z in (q, k))
-            x = block.attention_outputs(x, F.scaled_dot_product_attention(q, k, v), mods)
+            mods = block.modulations(cond)
+            x = block(x, mods) if self.positions == "learned" else self.rotary_block(block, x, mods)
         return self.head(x, cond)
+
+    def rotary_block(self, block: Block, x: torch.Tensor, mods: torch.Tensor) -> torch.Tensor:
+        """``block`` with its queries and keys rotated by position (``ggm_core.md4.rotary``)."""
+        q, k, v, mods = block.attention_inputs(x, mods)
+        q, k = (rotate(z, self.rotary_cos, self.rotary_sin) for z in (q, k))
+        return block.attention_outputs(x, F.scaled_dot_product_attention(q, k, v), mods)
