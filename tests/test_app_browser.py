@@ -251,18 +251,22 @@ def test_stop_button_cancels_a_run(page):
     sweeps = page.locator("#face-sweeps input[type=number]")
     sweeps.fill("8")
     sweeps.press("Enter")
-    # Stop once raced the run's own updates (2 of 6 tries stuck); every delay stays inside the run, which takes
-    # about 2.5 s on the idle CPU (at 3 s it had ended: "Nothing is running")
-    for delay_ms in (1500, 1900, 900, 400):
+    # Stop once raced the run's own updates (2 of 6 tries stuck). Stop lands at different points of the run, read
+    # off its progress line rather than timed: a fixed delay of 1.9 s outlived the whole run on a fast machine
+    for sweep in (2, 3, 1, 4):
         page.click("#face-generate")
-        page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Sampling')")
-        page.wait_for_timeout(delay_ms)
+        page.wait_for_function(  # "sweep k of 8" with k ≥ sweep: a fast run's frames may skip a sweep's line
+            "k => Number((document.querySelector('#face-status').innerText.match(/sweep (\\d+) of 8/)"
+            " || [0, 0])[1]) >= k",
+            arg=sweep,
+            polling=20,
+        )
         page.click("#face-stop")
         page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Stopped after')")
         page.wait_for_timeout(1500)
         status = page.locator("#face-status").inner_text()
-        assert "Stopped after" in status and "tokens/s" not in status and "Sampling" not in status, delay_ms
-        assert page.locator("#face-scrub").is_visible() and page.locator("#face-dl").is_visible(), delay_ms
+        assert "Stopped after" in status and "tokens/s" not in status and "Sampling" not in status, sweep
+        assert page.locator("#face-scrub").is_visible() and page.locator("#face-dl").is_visible(), sweep
     page.wait_for_timeout(5000)  # longer than the whole run would take: no late readout may arrive
     assert "Stopped after" in page.locator("#face-status").inner_text()
     page.screenshot(path=str(SHOTS / "faces_stopped.png"), full_page=True)
