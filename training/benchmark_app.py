@@ -2,7 +2,9 @@
 
     python -m training.benchmark_app [--text-model assets/text_austen] [--face-model assets/faces] [--repeats 3]
 
-Launches the app on a free local port and drives it with ``gradio_client``: seconds from the click to
+Launches the app on a free local port and drives it over HTTP as a page does (``training.app_driver``: one
+kept-alive connection, every shown picture fetched; not ``gradio_client``, which adds about 80 ms a job and
+takes CPU from the server): seconds from the click to
 the first streamed frame, and to the final result, for a text sample, a text infill, a face sample and a
 face infill; then Compare (two text columns, three face columns, each at its own budget) against the sum of
 the same runs made one by one; then the belief overlay: seconds and network passes per scrubbed frame
@@ -22,35 +24,38 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from gradio_client import Client, handle_file
 from PIL import Image
 
 import app
+from training.app_driver import AppDriver
 
 DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "positions_per_call": 1}
-COMPARE_BUDGETS = {"text": (0, 64), "face": (0, 64, 16)}  # network calls per column; 0 = exact
+COMPARE_BUDGETS = {"text": (0, 64), "face": (0, 64, 32)}  # network calls per column; 0 = exact (16 calls would
+# need 37 positions a call, past the slider that the one-by-one runs go through)
 
 
 SAMPLER_SECONDS = re.compile(r"network calls · ([0-9.]+) s ·")  # the readout: time inside the sampler
 
 
-def timed(client: Client, api_name: str, *args, **kwargs) -> tuple[float, float, float, float]:
-    """Seconds to the first streamed update, to the result on screen (the first update with the readout), to the
-    end of the job (the export ready), and inside the sampler (the readout's own seconds)."""
+def timed(driver: AppDriver, api_name: str, **kwargs) -> tuple[float, float, float, float]:
+    """Seconds to the first streamed update, to the result on screen (the first update with the readout, its
+    picture fetched), to the end of the job (the export ready), and inside the sampler (the readout's own
+    seconds). A run that ends without a readout (the app refused it) raises."""
     start = time.perf_counter()
-    job = client.submit(*args, api_name=api_name, **kwargs)
     first = shown = None
-    for update in job:
+    for update in driver.stream(api_name, **kwargs):
         now = time.perf_counter() - start
         found = [float(m.group(1)) for v in update if isinstance(v, str) for m in SAMPLER_SECONDS.finditer(v)]
         first = first or now
         if found and shown is None:
             shown, sampler = now, sum(found)
     total = time.perf_counter() - start
-    return first or float("nan"), shown or float("nan"), total, sampler if shown else float("nan")
+    if shown is None:
+        raise RuntimeError(f"/{api_name} {kwargs} ended without a readout")
+    return first, shown, total, sampler
 
 
-def face_editor(folder: Path) -> dict:
+def face_editor(driver: AppDriver, folder: Path) -> dict:
     """An example face with the eyes brushed over (a band across the upper middle)."""
     face = np.asarray(
         Image.open(sorted((Path(app.__file__).parent / "ggm_app" / "examples").glob("*.png"))[0]).convert("RGB")
@@ -59,41 +64,38 @@ def face_editor(folder: Path) -> dict:
     layer[20:32, 10:54] = (213, 94, 0, 153)
     Image.fromarray(face).save(folder / "face.png")
     Image.fromarray(layer).save(folder / "layer.png")
-    return {
-        "background": handle_file(folder / "face.png"),
-        "layers": [handle_file(folder / "layer.png")],
-        "composite": handle_file(folder / "face.png"),
-    }
+    face_file = driver.upload(folder / "face.png")
+    return {"background": face_file, "layers": [driver.upload(folder / "layer.png")], "composite": face_file}
 
 
-def median_times(client: Client, api_name: str, repeats: int, *args, **kwargs) -> tuple[float, ...]:
-    results = [timed(client, api_name, *args, seed=seed, **kwargs) for seed in range(repeats)]
+def median_times(driver: AppDriver, api_name: str, repeats: int, **kwargs) -> tuple[float, ...]:
+    results = [timed(driver, api_name, seed=seed, **kwargs) for seed in range(repeats)]
     return tuple(statistics.median(r[i] for r in results) for i in range(4))
 
 
-def compare_rows(client: Client, tab: str, name: str, model, repeats: int) -> list[str]:
+def compare_rows(driver: AppDriver, tab: str, name: str, model, repeats: int) -> list[str]:
     """Compare at the tab's budgets against the sum of the same runs one by one (medians over the seeds)."""
     budgets = COMPARE_BUDGETS[tab]
     columns = {f"model_{i}": name for i in range(len(budgets))} | {f"budget_{i}": b for i, b in enumerate(budgets)}
-    together = median_times(client, f"/compare_generate_{tab}", repeats, **columns)[2]
+    together = median_times(driver, f"compare_generate_{tab}", repeats, **columns)[2]
     alone = 0.0
     for budget in budgets:
         knobs = model.knobs_for_budget(budget or None, model.seq_len)
-        alone += median_times(client, f"/generate_{tab}", repeats, model=name, **DEFAULTS | knobs)[2]
+        alone += median_times(driver, f"generate_{tab}", repeats, model=name, **DEFAULTS | knobs)[2]
     label = " + ".join("exact" if b == 0 else f"{b} calls" for b in budgets)
     return [f"| {tab}: Compare {label} | {together:.2f} s | {alone:.2f} s | {together / alone:.2f} |"]
 
 
-def belief_row(client: Client, tab: str, name: str, model, frames: list[int]) -> str:
+def belief_row(driver: AppDriver, tab: str, name: str, model, frames: list[int]) -> str:
     """A run, then the belief overlay on ``frames``: seconds and denoiser passes per shown frame."""
-    timed(client, f"/generate_{tab}", model=name, seed=0, **DEFAULTS)
+    timed(driver, f"generate_{tab}", model=name, seed=0, **DEFAULTS)
     passes = []
     handle = model.network.register_forward_hook(lambda *_: passes.append(1))
     seconds = []
     try:
         for frame in frames:
             began = time.perf_counter()
-            client.predict(frame, True, api_name=f"/belief_{tab}")
+            driver.call(f"belief_{tab}", frame=frame, show_belief=True)
             seconds.append(time.perf_counter() - began)
     finally:
         handle.remove()
@@ -120,34 +122,33 @@ def main(argv=None) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     demo.launch(**(app.launch_kwargs() | {"server_port": port, "prevent_thread_lock": True, "quiet": True}))
-    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    driver = AppDriver(f"http://127.0.0.1:{port}/")
     sentence = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a [___]."
     rows, compare, belief = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        editor = (face_editor(Path(tmp)),)
+        editor = {"editor": face_editor(driver, Path(tmp))}
         for tab, slot, cases in (
-            ("text", text_slot, [("generate from nothing", "/generate_text", (), {}),
-                                 ("fill one 8-token gap", "/infill_text", (), {"text": sentence, "gap": 8})]),
-            ("face", face_slot, [("generate a face", "/generate_face", (), {}),
-                                 ("repaint the eyes", "/infill_face", editor, {})]),
+            ("text", text_slot, [("generate from nothing", "generate_text", {}),
+                                 ("fill one 8-token gap", "infill_text", {"text": sentence, "gap": 8})]),
+            ("face", face_slot, [("generate a face", "generate_face", {}),
+                                 ("repaint the eyes", "infill_face", editor)]),
         ):  # fmt: skip
             if not slot.models:
                 continue
             name, model = slot.pick(None)
             common = {"model": name, "sweeps": model.schedule.sweeps, **DEFAULTS}
-            for label, api_name, positional, kwargs in cases:
-                first, shown, total, sampler = median_times(
-                    client, api_name, args.repeats, *positional, **common, **kwargs
-                )
+            for label, api_name, kwargs in cases:
+                first, shown, total, sampler = median_times(driver, api_name, args.repeats, **common, **kwargs)
                 rows.append(
                     f"| {tab}: {label} | {first:.2f} s | {shown:.2f} s | {sampler:.2f} s | {1 - sampler / shown:.0%} "
                     f"| {total:.2f} s |"
                 )
                 print(rows[-1], flush=True)
-            compare += compare_rows(client, tab, name, model, args.repeats)
+            compare += compare_rows(driver, tab, name, model, args.repeats)
             print(compare[-1], flush=True)
-            belief.append(belief_row(client, tab, name, model, [0, 10, 100, 200, 250]))
+            belief.append(belief_row(driver, tab, name, model, [0, 10, 100, 200, 250]))
             print(belief[-1], flush=True)
+    driver.close()
     demo.close()
     print(
         "\n| run (exact defaults) | first streamed frame | result on screen | of it in the sampler "
