@@ -405,6 +405,7 @@ def test_blackout_grows_from_black_and_repaints_only_brushed_pixels(browser, url
     _run_and_wait(page, "#face-generate", "#face-status")
     assert "10 network calls" in page.locator("#face-status").inner_text()
     slider = page.locator("#face-scrub input[type=number]")
+    page.wait_for_timeout(500)  # the scrubber has just been shown with the run's frames: let it settle first
     slider.fill("0")
     slider.press("Enter")
     _wait_status(page, "#face-frame-info", "Frame 0 ")
