@@ -63,8 +63,8 @@ class AppDriver:
                     if event == "complete":
                         return
 
-    def call(self, api_name: str, **kwargs) -> list:
-        """The last update of a run."""
+    def call(self, api_name: str, **kwargs) -> list | None:
+        """The last update of a run (None if it sent none)."""
         updates = list(self.stream(api_name, **kwargs))
         return updates[-1] if updates else None
 
