@@ -124,9 +124,14 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     main_process = rank == 0
     out = Path(cfg.out_dir)
     torch.manual_seed(cfg.seed)
+    preparer = int(os.environ.get("LOCAL_RANK", "0")) == 0  # one process a machine writes the data caches
+    if distributed and not preparer:
+        dist.barrier()  # it prepares first (corpus, BPE, face codes); the others then read what it wrote
     if cfg.init_from and cfg.dataset == "text":
         copy_tokenizer(Path(cfg.init_from), out / "tokenizer")
-    data = load_data(cfg, out, device)  # every rank prepares the same deterministic data
+    data = load_data(cfg, out, device)
+    if distributed and preparer:
+        dist.barrier()
     model = build_model(cfg, data)
     if cfg.init_from and not resume:
         initialise_from(model, Path(cfg.init_from))

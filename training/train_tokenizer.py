@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from ggm_core.atomic import atomic_write
 from ggm_core.text_tokenizer import FILENAME, TextTokenizer
 from training.prepare_text import default_cache_dir
 
@@ -35,7 +36,7 @@ def train_bpe(train_txt: Path, vocab_size: int, out_dir: Path) -> Path:
     tok.train_from_iterator(paras, trainer, length=len(paras))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    tok.save(str(out_dir / FILENAME))
+    atomic_write(out_dir / FILENAME, lambda tmp: tok.save(tmp))  # a reader never sees half a file
     return out_dir
 
 
