@@ -311,6 +311,11 @@ def torchrun(args, tmp_path, timeout=600):
     )  # fmt: skip
 
 
+def failed_rank(result) -> str:
+    """A failed rank's own traceback comes first in stderr, before torchrun's summary of it."""
+    return result.stdout[-1000:] + result.stderr[:3000] + "\n…\n" + result.stderr[-1000:]
+
+
 def test_two_processes_resume_exactly_each_with_its_own_random_streams(corpus, tmp_path):
     """12 steps on two ranks straight, and 6 + a resumed 6: the same weights bit for bit. With every rank given
     rank 0's saved streams (the old behaviour) the ranks draw identical batches after the resume and it differs."""
@@ -319,7 +324,7 @@ def test_two_processes_resume_exactly_each_with_its_own_random_streams(corpus, t
     first = torchrun(tiny_args(corpus, tmp_path / "resumed", "--max-steps", "6", *common), tmp_path)
     second = torchrun(tiny_args(corpus, tmp_path / "resumed", "--max-steps", "12", *common, "--resume"), tmp_path)
     for result in (straight, first, second):
-        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert result.returncode == 0, failed_rank(result)
     a = load_file(tmp_path / "straight" / "checkpoint" / "state.safetensors")
     b = load_file(tmp_path / "resumed" / "checkpoint" / "state.safetensors")
     assert not torch.equal(a["rng.0.data"], a["rng.1.data"])  # two ranks, two streams, both saved
@@ -331,6 +336,6 @@ def test_max_minutes_stops_both_ranks_at_the_same_step(corpus, tmp_path):
     """Each rank's clock differs; the stop is agreed, so both leave together with a checkpoint (no hang)."""
     out = tmp_path / "timed"
     result = torchrun(tiny_args(corpus, out, "--max-steps", "100000", "--max-minutes", "0.02"), tmp_path, 300)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.returncode == 0, failed_rank(result)
     record = training_record(out / "checkpoint")
     assert 0 < record["step"] < 100000 and "max_minutes=0.02 reached" in result.stdout + result.stderr
