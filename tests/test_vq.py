@@ -137,3 +137,35 @@ def test_train_vq_resume_matches_uninterrupted_run(tmp_path):
         assert torch.equal(v, w), k
     for name in ("reconstructions.png", "training_curve.png", "metrics.json"):
         assert (tmp_path / "a" / name).is_file()
+
+
+def test_two_face_folders_with_one_name_and_an_edited_folder_are_prepared_apart(tokenizer, tmp_path):
+    from training.config import TrainConfig
+    from training.data import load_faces
+
+    tokenizer.save(tmp_path / "vq")
+    folders = {}
+    for side, seed in (("a", 1), ("b", 2)):
+        folder = tmp_path / side / "faces"
+        folder.mkdir(parents=True)
+        for i, image in enumerate(smooth_images(3, seed)):
+            Image.fromarray(image).save(folder / f"{i}.png")
+        folders[side] = folder
+    common = {"dataset": "faces", "vq_dir": str(tmp_path / "vq"), "cache_dir": str(tmp_path / "cache")}
+
+    def prepared(side: str) -> tuple[np.ndarray, torch.Tensor]:
+        """The side's prepared training faces and their codes, as a run would load them."""
+        cfg = TrainConfig(faces=str(folders[side]), **common)
+        codes = load_faces(cfg).train
+        return np.load(prepare_faces(cache_dir=cfg.cache_dir, folder=folders[side]) / "train.npy"), codes
+
+    (faces_a, codes_a), (faces_b, codes_b) = prepared("a"), prepared("b")
+    assert not np.array_equal(faces_a, faces_b) and not torch.equal(codes_a, codes_b)
+    assert prepared("a")[1].equal(codes_a)  # reused: codes of A, not of B prepared last
+    edited = smooth_images(3, seed=3)
+    for i, image in enumerate(edited):
+        Image.fromarray(image).save(folders["a"] / f"{i}.png")
+    faces_edited, codes_edited = prepared("a")
+    assert any(np.array_equal(face, image) for face in faces_edited for image in edited)
+    assert torch.equal(codes_edited, load_faces(TrainConfig(faces=str(folders["a"]), **common)).train)
+    assert torch.equal(codes_edited, tokenizer.encode(faces_edited))  # encoded from the edited faces, not stale

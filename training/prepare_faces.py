@@ -12,8 +12,10 @@ Output (under ``$GGM_CACHE`` or ``~/.cache/ggm``): ``faces/<name>/{train,val}.np
 """
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -41,6 +43,21 @@ def cache_root(cache_dir: Path | str | None = None) -> Path:
 
 def faces_dir(name: str = "dcgan", cache_dir: Path | str | None = None) -> Path:
     return cache_root(cache_dir) / "faces" / name
+
+
+def folder_cache_name(folder: Path | str) -> str:
+    """The folder's name and a hash of its resolved path: two folders named alike get their own caches."""
+    resolved = Path(folder).resolve()
+    return f"{resolved.name}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:10]}"
+
+
+def folder_fingerprint(folder: Path | str) -> str:
+    """A hash of every file's relative path, size and modification time: changes when the folder is edited."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
 
 
 def _atomic(path: Path, write) -> None:
@@ -129,13 +146,14 @@ def prepare_faces(
     """Write ``train.npy``/``val.npy``/``stats.json``/``preview.png`` and return their folder.
 
     DCGAN source: ``n_train``/``n_val`` images from seeds ``TRAIN_SEED``/``VAL_SEED``. Folder source:
-    every readable image, with a fixed 5% held out (``n_train``/``n_val`` are ignored). Existing
-    output made with the same settings is reused unless ``force``.
+    every readable image, with a fixed 5% held out (``n_train``/``n_val`` are ignored), cached by default
+    under the folder's name and path hash, and prepared again when its files change. Existing output made
+    with the same settings is reused unless ``force``; a new preparation drops the codes made from the old.
     """
-    name = name or (Path(folder).resolve().name if folder else "dcgan")
+    name = name or (folder_cache_name(folder) if folder else "dcgan")
     out = faces_dir(name, cache_dir)
     if folder:
-        request = {"source": "folder", "folder": str(Path(folder).resolve())}
+        request = {"source": "folder", "folder": str(Path(folder).resolve()), "fingerprint": folder_fingerprint(folder)}
     else:
         request = {"source": "dcgan", "n_train": n_train, "n_val": n_val}
         request |= {"train_seed": TRAIN_SEED, "val_seed": VAL_SEED, "batch": GAN_BATCH}
@@ -145,7 +163,10 @@ def prepare_faces(
         if all(old.get(k) == v for k, v in request.items()):
             print(f"faces already prepared in {out} (use --force to rebuild)")
             return out
+        print(f"{out}: the source changed since it was prepared; preparing it again")
     out.mkdir(parents=True, exist_ok=True)
+    stats_path.unlink(missing_ok=True)  # until the new data is complete, nothing claims to describe it
+    shutil.rmtree(out / "codes", ignore_errors=True)  # encoded from the old data
     t0 = time.perf_counter()
     skipped = 0
     if folder:
@@ -183,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-train", type=int, default=30000, help="DCGAN training images")
     ap.add_argument("--n-val", type=int, default=1000, help="DCGAN validation images")
     ap.add_argument("--folder", type=Path, help="use every image under this folder instead of the DCGAN")
-    ap.add_argument("--name", help="subfolder name under faces/ (default: dcgan or the folder's name)")
+    ap.add_argument("--name", help="subfolder name under faces/ (default: dcgan, or the folder's name and path hash)")
     ap.add_argument("--force", action="store_true", help="rebuild even if the output exists")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     a = ap.parse_args(argv)
