@@ -86,7 +86,7 @@ class GlauberModel(GenerativeModel):
         if not self.refines:
             return ()
         return (Knob("refine_sweeps", "Refinement sweeps (infilling: exact as R → ∞)", 0, MAX_REFINE_SWEEPS, 0,
-                     "{value} refinement sweeps"),)  # fmt: skip
+                     "{value} refinement sweep(s)"),)  # fmt: skip
 
     def sample(self, *, sweeps: int | None = None, refine_sweeps: int = 0, **kwargs) -> Iterator[SamplerEvent]:
         """The heat-bath chain's event stream (:func:`ggm_core.sampler.sample`).
@@ -137,7 +137,7 @@ class GlauberModel(GenerativeModel):
         s = self.schedule
         return (
             f"GGM, {self.denoiser.kind.replace('_', '-')} denoiser: {s.seq_len} tokens, vocabulary "
-            f"{self.vocab_size}, trained with {s.sweeps} sweeps ({s.num_steps} steps)"
+            f"{self.vocab_size}, trained with {s.sweeps} sweep(s) ({s.num_steps} steps)"
         )
 
     def config_dict(self) -> dict:

@@ -136,3 +136,11 @@ def test_belief_is_none_for_md4():
 @pytest.mark.parametrize("kind", KINDS)
 def test_flops_per_call_is_counted(kind):
     assert make(kind).flops_per_call() > 0
+
+
+def test_one_sweep_reads_sweep_s():
+    denoiser = TwoSidedDenoiser(TransformerConfig(V, L, 16, 1, 2))
+    model = GlauberModel(denoiser, GlauberSchedule(L, 1), NoiseDistribution.uniform(V), clean_share=0.5)
+    assert "trained with 1 sweep(s)" in model.describe()
+    (refine,) = model.refine_knob()
+    assert refine.describe(1) == "1 refinement sweep(s)"
