@@ -168,6 +168,35 @@ def test_nan_gradients_keep_the_last_good_checkpoint(corpus, tmp_path, monkeypat
     assert all(bool(torch.isfinite(p).all()) for p in model.network.parameters())
 
 
+def test_a_diverging_loss_is_warned_about_against_the_run_s_first_loss_even_after_a_resume(
+    corpus, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    from ggm_core.model import GlauberModel
+
+    real_loss = GlauberModel.loss
+    boost = {"from_call": 3, "calls": 0}
+
+    def blown_up(self, x0, generator=None):
+        loss, n = real_loss(self, x0, generator)
+        if torch.is_grad_enabled():  # training steps only, not validation
+            boost["calls"] += 1
+            loss = loss * 1e4 if boost["calls"] >= boost["from_call"] else loss
+        return loss, n
+
+    monkeypatch.setattr(GlauberModel, "loss", blown_up)
+    out = tmp_path / "run"
+    cfg, _ = load_config(tiny_args(corpus, out, "--max-steps", "4"))
+    record = train(cfg)
+    first = record["train_loss"][0][1]
+    warning = f"has risen by over 100× the size of its first value {first:.3g}: training is diverging"
+    assert "at step 2 " + warning in capsys.readouterr().out
+    boost |= {"from_call": 1, "calls": 0}  # the resumed run's first loss is already huge
+    resumed, resume = load_config(tiny_args(corpus, out, "--max-steps", "6", "--resume"))
+    train(resumed, resume)
+    assert "at step 4 " + warning in capsys.readouterr().out
+
+
 def test_a_stop_before_any_checkpoint_says_so(tmp_path):
     from training.train import stop_message
 
@@ -244,6 +273,18 @@ def test_resume_refuses_another_architecture_and_reports_changed_settings(corpus
     assert "resuming with changed settings: max_steps 4 → 6" in capsys.readouterr().out
 
 
+def test_resume_refuses_another_md4_position_encoding(corpus, tmp_path, monkeypatch):
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    cfg, _ = load_config(tiny_args(corpus, out, "--family", "md4", "--max-steps", "2", "--checkpoint-every", "2"))
+    train(cfg)
+    rotary, resume = load_config(
+        tiny_args(corpus, out, "--family", "md4", "--positions", "rotary", "--max-steps", "4", "--resume")
+    )
+    with pytest.raises(SystemExit, match=r"positions 'learned' → 'rotary'.*new --out-dir"):
+        train(rotary, resume)
+
+
 def test_a_truncated_state_falls_back_to_the_one_before_and_stale_temporaries_go(corpus, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "run"
@@ -302,9 +343,10 @@ def test_fine_tuning_from_a_checkpoint_teaches_the_clean_context(corpus, tmp_pat
         train(wider)
 
 
-def torchrun(args, tmp_path, timeout=600):
+def torchrun(args, tmp_path, timeout=600, pythonpath=()):
     runner = Path(sys.executable).with_name("torchrun")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GGM_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    path = os.pathsep.join([*map(str, pythonpath), str(ROOT)])
+    env = {**os.environ, "PYTHONPATH": path, "GGM_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [str(runner), "--standalone", "--nproc_per_node", "2", "-m", "training.train", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
@@ -339,3 +381,61 @@ def test_max_minutes_stops_both_ranks_at_the_same_step(corpus, tmp_path):
     assert result.returncode == 0, failed_rank(result)
     record = training_record(out / "checkpoint")
     assert 0 < record["step"] < 100000 and "max_minutes=0.02 reached" in result.stdout + result.stderr
+
+
+# Loaded by every process of a torchrun (through PYTHONPATH); on rank 1 only, it spoils the loss of the 6th
+# training step (step index 5) or, after the 8th optimiser step, the weights.
+RANK_1_POISON = """
+import os
+
+if os.environ.get("RANK") == "1":
+    import torch
+    from ggm_core.model import GlauberModel
+
+    calls = {"loss": 0, "step": 0}
+    real_loss, real_step = GlauberModel.loss, torch.optim.AdamW.step
+
+    def loss(self, x0, generator=None):
+        value, n = real_loss(self, x0, generator)
+        if torch.is_grad_enabled():
+            calls["loss"] += 1
+            value = value * float("nan") if WHAT == "loss" and calls["loss"] == 6 else value
+        return value, n
+
+    def step(self, *args, **kwargs):
+        result = real_step(self, *args, **kwargs)
+        calls["step"] += 1
+        if WHAT == "weights" and calls["step"] == 8:
+            with torch.no_grad():
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        p.fill_(float("nan"))
+        return result
+
+    GlauberModel.loss, torch.optim.AdamW.step = loss, step
+"""
+
+
+@pytest.mark.parametrize(
+    "what, messages, kept_step",
+    [
+        ("loss", ["loss became nan at step 5", "loss became non-finite on another rank at step 5"], 4),
+        ("weights", ["weights are not finite at step 8", "weights are not finite on another rank at step 8"], 4),
+    ],
+)
+def test_a_nan_on_one_rank_stops_both_and_keeps_the_last_good_checkpoint(corpus, tmp_path, what, messages, kept_step):
+    """Only rank 1 sees the NaN; both ranks stop with the message (no hang), and the step-4 checkpoint stays."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(f"WHAT = {what!r}\n" + RANK_1_POISON)
+    out = tmp_path / "run"
+    args = tiny_args(corpus, out, "--max-steps", "12", "--checkpoint-every", "4", "--eval-every", "4")
+    result = torchrun(args, tmp_path, timeout=300, pythonpath=[hook])
+    printed = result.stdout + result.stderr
+    assert result.returncode != 0 and "last good checkpoint is" in printed, failed_rank(result)
+    for message in messages:
+        assert message in printed, failed_rank(result)
+    assert "out of sync" not in printed
+    assert training_record(out / "checkpoint")["step"] == kept_step
+    model = load_model(out / "model")
+    assert all(bool(torch.isfinite(p).all()) for p in model.network.parameters())

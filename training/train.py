@@ -68,8 +68,8 @@ def validation_loss(model, batches: list[torch.Tensor], device: torch.device, au
 
 # The fields that shape the network, the process or the data: a resumed run must keep them.
 ARCHITECTURE = ("dataset", "corpus", "faces", "vq_dir", "vocab_size", "seq_len", "family", "denoiser", "d_model",
-                "n_layers", "n_heads", "mlp_ratio", "widths", "blackout_weighting", "sweeps", "survival", "eps",
-                "noise")  # fmt: skip
+                "n_layers", "n_heads", "mlp_ratio", "positions", "widths", "blackout_weighting", "sweeps",
+                "survival", "eps", "noise")  # fmt: skip
 
 
 def config_changes(saved: Path, cfg: TrainConfig) -> dict:
@@ -183,15 +183,18 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda)
 
     def checkpoint() -> None:
+        weights = [*model.network.state_dict().values(), *average.weights.values()]
+        finite = all_finite(weights)
+        (non_finite,) = agreed(not finite)  # never write a bad state over a good one; every rank stops
+        if non_finite:  # (before the sync check, which would call NaN sums "out of sync")
+            where = "" if not finite else " on another rank"
+            raise SystemExit(stop_message(f"the weights are not finite{where} at step {record['step']}", state_path))
         if distributed:  # the ranks must hold identical weights; fail loudly if they do not
             sums = [None] * dist.get_world_size()
             dist.all_gather_object(sums, parameter_checksum(model.network))
             if len(set(sums)) != 1:
                 raise RuntimeError(f"ranks out of sync at step {record['step']}: parameter sums {sums}")
             record["sync_checks"] += 1
-        weights = [*model.network.state_dict().values(), *average.weights.values()]
-        if not all_finite(weights):  # never write a bad state over a good one
-            raise SystemExit(stop_message(f"the weights are not finite at step {record['step']}", state_path))
         rng_states = [{name: generator.get_state() for name, generator in rngs.items()}]
         if distributed:  # every rank's own streams, so that a resumed rank does not replay rank 0's batches
             rng_states = [None] * dist.get_world_size()
@@ -226,7 +229,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     wall_before = record["wall_seconds"]
     bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not main_process, dynamic_ncols=True, desc="train")
     window_start, window_positions = time.perf_counter(), 0
-    first_loss, warned = None, False
+    warned = False
     for step in range(start_step, cfg.max_steps):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(cfg, step)
@@ -244,7 +247,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         grad_norm = torch.nn.utils.clip_grad_norm_(model.network.parameters(), cfg.grad_clip)
         if not torch.isfinite(grad_norm):  # a finite loss can still have NaN gradients: do not step on them
             raise SystemExit(stop_message(f"the gradients became non-finite at step {step}", state_path))
-        first_loss = first_loss if first_loss is not None else loss.item()
+        first_loss = record["train_loss"][0][1] if record["train_loss"] else loss.item()  # the run's, across resumes
         if not warned and loss.item() - first_loss > DIVERGENCE_FACTOR * abs(first_loss) and main_process:
             warned = True
             bar.write(
