@@ -7,6 +7,7 @@ the trajectory and the readout. No Gradio here, so a run can be driven (and test
     session.readout                     # calls, seconds, tokens per second, exact or why not, seed
 """
 
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -233,6 +234,7 @@ class RunSession:
         self.stopped_outputs: tuple | None = None  # what the app shows for this run once stopped (built once)
         self.last: SamplerEvent | None = None
         self._since: set[int] = set()
+        self._lock = threading.Lock()  # the sampler's thread records events while frames are read
 
     @property
     def n_free(self) -> int:
@@ -304,10 +306,11 @@ class RunSession:
             if self.stopped:
                 stream.close()
                 return
-            self.last = ev
-            self.tracker.update(ev.positions, ev.sweep)
-            self.trajectory.add(ev.tokens[0].numpy(), self.tracker.states(ev.positions), ev.nfe, ev.sweep)
-            self._since.update(ev.positions)
+            with self._lock:
+                self.last = ev
+                self.tracker.update(ev.positions, ev.sweep)
+                self.trajectory.add(ev.tokens[0].numpy(), self.tracker.states(ev.positions), ev.nfe, ev.sweep)
+                self._since.update(ev.positions)
             yield ev
 
     def frame(self) -> Frame:
@@ -335,16 +338,68 @@ class RunSession:
         return f"Sampling… {where}{ev.updates_done}/{ev.total_updates} redraws · {ev.nfe} network calls"
 
     def frames(self) -> Iterator[Frame]:
-        """The run on its own: the first event, paced frames, then the final frame (not after Stop)."""
-        pacer, phase = None, None
-        for ev in self.events():
-            if phase != self.noising:  # a new pacer for the reverse chain after the forward process
-                pacer, phase = None, self.noising
+        """The run on its own: the first event, paced frames, then the final frame (not after Stop).
+
+        The reverse chain samples in a thread of its own while the caller draws and sends the latest frame, so
+        rendering does not hold the sampler up; the forward steps of "noise it" (no network calls) stay in
+        step with their frames."""
+        events = self.events()
+        pacer = None
+        for ev in events:
+            if not self.noising:  # the reverse chain's first event
+                yield from self._sampled_frames(events)
+                return
             if pacer is None or (pacer.due(ev.updates_done) and ev.updates_done < ev.total_updates):
                 pacer = pacer or FramePacer(ev.total_updates)
                 yield self.frame()
         if self.finished:
             yield self.final_frame()
+
+    def _sampled_frames(self, events: Iterator[SamplerEvent]) -> Iterator[Frame]:
+        """The current frame, then ``events`` drained in a sampling thread: the latest frame whenever the pacer
+        says so, and the final one. The thread is joined however this generator ends (a closed stream stops
+        the run first)."""
+        wake = threading.Condition(self._lock)
+        failure: list[BaseException] = []
+
+        def sample() -> None:
+            try:
+                for _ in events:
+                    with wake:
+                        wake.notify()
+            except BaseException as error:  # re-raised in the caller's thread
+                failure.append(error)
+            finally:
+                with wake:
+                    wake.notify()
+
+        first, pacer = self.frame(), FramePacer(self.last.total_updates)
+        sampler = threading.Thread(target=sample, name=f"sampler-{self.name}", daemon=True)
+        sampler.start()
+        try:
+            yield first
+            while True:
+                with wake:
+                    wake.wait_for(
+                        lambda: not self.running or self.last.updates_done - pacer.last_update >= pacer.every,
+                        timeout=max(0.0, pacer.last_time + pacer.interval - time.perf_counter()),
+                    )
+                    if not self.running:
+                        break
+                    ev = self.last
+                    due = self._since and pacer.due(ev.updates_done) and ev.updates_done < ev.total_updates
+                    frame = self.frame() if due else None
+                if frame is not None:
+                    yield frame
+            sampler.join()
+            if failure:
+                raise failure[0]
+            if self.finished:
+                yield self.final_frame()
+        finally:
+            if self.running:
+                self.stop()
+            sampler.join()
 
     def final_frame(self) -> Frame:
         """The last canvas with no "just changed" highlight."""

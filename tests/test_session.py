@@ -1,6 +1,9 @@
 """The app's run session (ggm_app.session) driven without a server: streaming, Stop, side-by-side runs,
 "noise it", MD4 through the same path, and the tab views and planners."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -71,6 +74,42 @@ def test_stop_keeps_what_ran_and_sends_no_final_frame(models):
     assert len(frames) == 3 and not frames[-1].final
     assert session.stopped and not session.finished and not session.running and session.stop() is False
     assert 0 < len(session.trajectory) < model.seq_len * model.schedule.sweeps
+
+
+def sampler_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("sampler-")]
+
+
+def test_the_chain_samples_on_while_the_caller_holds_a_frame(models):
+    """Rendering a frame does not hold the sampler up: while the caller sits on the first frame, the chain's
+    events keep arriving; closing the stream stops the run and ends its thread."""
+    model = models["ggm"]
+    session = RunSession(model, "ggm", exact(model))
+    frames = session.frames()
+    next(frames)
+    deadline = time.perf_counter() + 10
+    while len(session.trajectory) < 3 and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    assert len(session.trajectory) >= 3  # recorded without the caller asking for another frame
+    frames.close()
+    assert not session.running and not sampler_threads()
+
+
+def test_a_sampler_error_reaches_the_caller(models, monkeypatch):
+    model = models["ggm"]
+    real = model.sample
+
+    def failing(**kwargs):
+        stream = real(**kwargs)
+        yield next(stream)
+        yield next(stream)
+        raise RuntimeError("the network broke")
+
+    monkeypatch.setattr(model, "sample", failing)
+    session = RunSession(model, "ggm", exact(model))
+    with pytest.raises(RuntimeError, match="the network broke"):
+        list(session.frames())
+    assert session.stopped and not session.finished and not sampler_threads()
 
 
 def test_infill_keeps_known_tokens_and_says_clamping_is_approximate(models):
