@@ -156,3 +156,28 @@ def test_the_shipped_checkpoints_still_load():
     shipped = {"text_austen": "ggm", "faces": "ggm", "md4_faces": "md4", "blackout_faces": "blackout"}
     for name, family in shipped.items():
         assert load_model(root / name).family == family
+
+
+def test_every_shipped_checkpoint_refuses_an_edited_config(tmp_path):
+    """Each shipped weights file carries the digest of its config.json (md4_faces was written before digests)."""
+    import shutil
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    from ggm_core.saving import config_digest
+
+    root = Path(__file__).resolve().parents[1] / "assets"
+    for name in ("text_austen", "faces", "md4_faces", "blackout_faces"):
+        config = json.loads((root / name / CONFIG_FILE).read_text())
+        family_part = {
+            k: v for k, v in config.items() if k not in ("format_version", "family", "tokenizer", "metadata")
+        }
+        with safe_open(root / name / WEIGHTS_FILE, "pt") as fh:
+            assert (fh.metadata() or {}).get("config_sha256") == config_digest(family_part), name
+    folder = shutil.copytree(root / "md4_faces", tmp_path / "md4_faces")
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    config["denoiser"]["n_heads"] = 8  # same weight shapes, another network
+    (folder / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="edited after"):
+        load_model(folder)
