@@ -2,6 +2,7 @@
 Space's file set starts the app on its own with the Space's settings, and how Hub ids are told from paths."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -34,6 +35,16 @@ def test_the_space_gets_the_app_its_library_and_default_checkpoints_only(tmp_pat
     requirements = (staged / "requirements.txt").read_text()
     assert requirements.startswith("--extra-index-url https://download.pytorch.org/whl/cpu")
     assert "torch==" in requirements and "gradio==" not in requirements  # gradio comes from sdk_version
+
+
+def test_the_readme_states_the_space_file_set_as_it_is():
+    readme = (ROOT / "README.md").read_text()
+    count, megabytes = re.search(r"what the Space would get: (\d+) files, ([\d.]+) MB", readme).groups()
+    files = space_files()
+    assert int(count) == len(files) + 1  # and the requirements.txt written for the Space
+    assert abs(float(megabytes) - sum(p.stat().st_size for p in files.values()) / 2**20) < 0.2
+    number = ["zero", "one", "two", "three", "four", "five", "six", "seven"][len(SPACE_MODELS)]
+    assert f"the {number} default checkpoints" in readme
 
 
 def test_a_model_repository_shows_its_card_under_the_hub_header(tmp_path):
