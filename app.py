@@ -30,7 +30,13 @@ from ggm_app.common import (  # noqa: E402
     start_cache_sweeper,
     start_warm_up,
 )
-from ggm_app.controls import RunOutputs, TabController, advanced_panel, compare_columns  # noqa: E402
+from ggm_app.controls import (  # noqa: E402
+    RunOutputs,
+    TabController,
+    advanced_panel,
+    compare_columns,
+    refuse_unreadable_images,
+)
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_TEXT_MODEL = "assets/text_austen"
@@ -41,6 +47,7 @@ MAX_FILE_MB = 10
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 SAMPLING_THREADS = int(os.environ.get("GGM_THREADS", 1))  # one sampling thread: OpenMP threads spin under load
 CACHE_MAX_AGE_S = float(os.environ.get("GGM_CACHE_MAX_AGE_S", 3600))  # Gradio's cached frames and downloads
+CACHE_MAX_MB = float(os.environ.get("GGM_CACHE_MAX_MB", 500))  # and their total size: the oldest go first
 IMAGE_TOKENIZERS = ("vq", "pixels")  # the faces tab: VQ codes (GGM, MD4) or raw pixels (Blackout)
 COMPARE_HELP = (
     "Two or more models (or one model at two budgets) on the same input and seed, streaming together. A "
@@ -167,7 +174,7 @@ def build_text_tab(slot: ModelSlot) -> None:
 def face_editor() -> gr.ImageEditor:
     # The editor starts empty. With a first face in it, a pick made while the browser still loads that
     # face left it on screen (panel 2 showing the pick): 8 of 8 fresh page loads over a 300 ms link.
-    return gr.ImageEditor(
+    editor = gr.ImageEditor(
         value=None,
         type="numpy",
         image_mode="RGBA",
@@ -183,6 +190,8 @@ def face_editor() -> gr.ImageEditor:
         format="png",  # lossless: the pixels outside the mask must come back exactly
         buttons=[],
     )
+    editor.preprocess = refuse_unreadable_images(editor.preprocess)
+    return editor
 
 
 def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
@@ -335,9 +344,9 @@ def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
     for e in text.errors + face.errors:
         print(f"[ggm app] checkpoint not loaded: {e}")
     demo = build_demo(text, face, faces.find_examples(example_folders(face_specs)))
-    # Every streamed frame and download is a file in Gradio's cache: those older than CACHE_MAX_AGE_S go, so a
-    # long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
-    start_cache_sweeper(Path(gradio_upload_folder()), CACHE_MAX_AGE_S)
+    # Every streamed frame and download is a file in Gradio's cache: those older than CACHE_MAX_AGE_S go, and the
+    # oldest while they exceed CACHE_MAX_MB, so a long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
+    start_cache_sweeper(Path(gradio_upload_folder()), CACHE_MAX_AGE_S, CACHE_MAX_MB * 2**20)
     start_warm_up(text, face)
     return demo.queue(default_concurrency_limit=1)
 

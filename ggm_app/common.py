@@ -104,20 +104,34 @@ def export_dir(max_age_s: float = 3600.0) -> Path:
     return Path(tempfile.mkdtemp(dir=base))
 
 
-def sweep_cache(folder: Path, max_age_s: float, keep_before: float) -> int:
+def sweep_cache(folder: Path, max_age_s: float, keep_before: float, max_bytes: float = float("inf")) -> int:
     """Delete the files under ``folder`` made after ``keep_before`` (a timestamp) and older than ``max_age_s``,
-    and the folders they leave empty; returns how many files went. Files made before ``keep_before`` (the page's
-    own: example thumbnails) stay."""
-    now, removed = time.time(), 0
-    for base, _, names in os.walk(folder, topdown=False):  # files first, then the folders they leave empty
+    then, while those left exceed ``max_bytes`` in all, the oldest of them, and the folders they leave empty;
+    returns how many files went. Files made before ``keep_before`` (the page's own: example thumbnails) stay."""
+    now, removed, kept = time.time(), 0, []
+    for base, _, names in os.walk(folder):
         for name in names:
             path = Path(base, name)
             try:
-                if keep_before < path.lstat().st_ctime < now - max_age_s:
+                made = path.lstat()
+                if made.st_ctime <= keep_before:
+                    continue
+                if made.st_ctime < now - max_age_s:
                     path.unlink()
                     removed += 1
+                else:
+                    kept.append((made.st_ctime, made.st_size, path))
             except OSError:  # gone already (Gradio's own clean-up, another worker)
                 continue
+    total = sum(size for _, size, _ in kept)
+    for _, size, path in sorted(kept, key=lambda run_file: run_file[0]):  # the oldest run files first
+        if total <= max_bytes:
+            break
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed += 1
+        total -= size
+    for base, _, _ in os.walk(folder, topdown=False):  # the deepest folders first
         if Path(base) != folder:
             with contextlib.suppress(OSError):
                 Path(base).rmdir()  # only if empty
@@ -139,15 +153,16 @@ def start_warm_up(*slots: ModelSlot) -> threading.Thread:
     return thread
 
 
-def start_cache_sweeper(folder: Path, max_age_s: float) -> threading.Thread:
-    """Sweep Gradio's file cache every sixth of ``max_age_s`` in a daemon thread (streamed frames and downloads
-    would otherwise pile up on a long-lived server; Gradio's own ``delete_cache`` missed about half the frames)."""
+def start_cache_sweeper(folder: Path, max_age_s: float, max_bytes: float = float("inf")) -> threading.Thread:
+    """Sweep Gradio's file cache (:func:`sweep_cache`) every sixth of ``max_age_s``, at least once a minute, in
+    a daemon thread (streamed frames and downloads would otherwise pile up on a long-lived server; Gradio's own
+    ``delete_cache`` missed about half the frames)."""
     keep_before = time.time()
 
     def loop() -> None:
         while True:
-            time.sleep(max(1.0, max_age_s / 6))
-            sweep_cache(folder, max_age_s, keep_before)
+            time.sleep(min(60.0, max(1.0, max_age_s / 6)))
+            sweep_cache(folder, max_age_s, keep_before, max_bytes)
 
     thread = threading.Thread(target=loop, name="ggm-cache-sweeper", daemon=True)
     thread.start()

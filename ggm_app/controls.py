@@ -8,6 +8,7 @@ planner (what its inputs mean: known positions, notices, errors); everything els
 import contextlib
 import dataclasses
 import inspect
+import math
 import random
 import threading
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 import numpy as np
 import torch
+from PIL import Image
 
 from ggm_app.common import ModelSlot, model_summary
 from ggm_app.session import RunSession, RunSettings, next_seed, run_side_by_side
@@ -95,6 +97,48 @@ def refuse_unreadable_seeds(preprocess: Callable) -> Callable:
     return checked
 
 
+def pass_junk_on(preprocess: Callable) -> Callable:
+    """A slider's ``preprocess`` that hands a value which is not a number (only the API can send one) on as it
+    came, so the run uses the setting's default and says so (:meth:`TabController._settings`); Gradio's own
+    raises a TypeError and logs its traceback. A number out of the slider's range is still refused."""
+
+    def checked(payload):
+        try:
+            return preprocess(payload)
+        except gr.Error:  # out of range (a ValueError too)
+            raise
+        except (TypeError, ValueError):
+            return payload
+
+    return checked
+
+
+def refuse_unreadable_images(preprocess: Callable) -> Callable:
+    """The image editor's ``preprocess``, refusing a file Pillow cannot read (only the API can send one) with a
+    message naming it, as a ``gr.Error`` without a traceback (Gradio's own raises and logs it in full)."""
+
+    def checked(payload):
+        try:
+            return preprocess(payload)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+            name = getattr(getattr(payload, "background", None), "orig_name", None) or "image"
+            message = (
+                f"The editor's image {str(name)[:60]!r} (or a layer) is not an image Pillow can read "
+                f"({err.__class__.__name__}): send a PNG or JPEG"
+            )
+            raise gr.Error(message, print_exception=False) from err
+
+    return checked
+
+
+def not_a_number(value) -> bool:
+    """True for a setting that is no finite number (None, "abc", NaN): the run then uses the default."""
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return True
+
+
 def seed_box(prefix: str) -> gr.Number:
     with gr.Row():
         seed = gr.Number(
@@ -152,6 +196,8 @@ def advanced_panel(prefix: str, slot: ModelSlot) -> Advanced:
             )
             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p (1 = exact)", visible=first.tempered)
         seed = seed_box(prefix)
+    for slider in (*knobs.values(), temperature, top_p):
+        slider.preprocess = pass_junk_on(slider.preprocess)
 
     def on_model(name):
         name, m = slot.pick(name)
@@ -205,17 +251,26 @@ class TabController:
 
     # ---------------------------------------------------------------------------------------- a run
     def _settings(self, model, values: list) -> tuple[RunSettings, list[str]]:
-        """The run's settings, and a notice for every knob value outside the chosen model's range."""
+        """The run's settings, and a notice for every value that is not a number or is outside the chosen model's
+        range (each is replaced by what the run uses)."""
         knob_values = dict(zip(self.advanced.knobs, values[: len(self.advanced.knobs)], strict=True))
         temperature, top_p, seed = values[len(self.advanced.knobs) :]
         settings = RunSettings.clean(model, knob_values, temperature, top_p, seed)
         notices = []
         for knob in model.knobs():
             raw, used = knob_values.get(knob.name), settings.knobs[knob.name]
-            if isinstance(raw, int | float) and raw != used:
+            if not_a_number(raw):
+                notices.append(f"{knob.label}: {str(raw)[:40]!r} is not a number; used {used}.")
+            elif isinstance(raw, int | float) and raw != used:
                 notices.append(
                     f"{knob.label}: {raw:g} is outside this model's range {knob.minimum}–{knob.maximum}; used {used}."
                 )
+        sampling = (("Temperature", temperature, settings.temperature), ("Top-p", top_p, settings.top_p))
+        notices += [
+            f"{label}: {str(raw)[:40]!r} is not a number; used {used:g}."
+            for label, raw, used in sampling
+            if model.tempered and not_a_number(raw)
+        ]
         return settings, notices
 
     def _stream(self, mode: str, tab_inputs: list, name, settings_values: list, visitor: str):
@@ -282,11 +337,13 @@ class TabController:
 
     def _stopped(self, session: RunSession) -> tuple:
         """Status, frame line, scrubber, download and state of a stopped run: the same whoever sends them (the run's
-        handler or Stop), from one export written once. (Fresh updates each time: Gradio consumes what it sends.)"""
-        if session.stopped_outputs is None:
-            message = f"Stopped after {session.trajectory.nfe[-1]} network calls. Scrub or download what ran."
-            path = self.view.export(session.trajectory, session.model, "stopped: " + session.summary)
-            session.stopped_outputs = (message, path)
+        handler or Stop, which may ask at once), from one export written once under the session's lock. (Fresh
+        updates each time: Gradio consumes what it sends.)"""
+        with session.stop_lock:
+            if session.stopped_outputs is None:
+                message = f"Stopped after {session.trajectory.nfe[-1]} network calls. Scrub or download what ran."
+                path = self.view.export(session.trajectory, session.model, "stopped: " + session.summary)
+                session.stopped_outputs = (message, path)
         message, path = session.stopped_outputs
         return (message, "", *self._ready(session, path=path))
 

@@ -232,6 +232,7 @@ class RunSession:
         self.seconds = 0.0  # time spent inside the sampler
         self.stopped = self.finished = False
         self.stopped_outputs: tuple | None = None  # what the app shows for this run once stopped (built once)
+        self.stop_lock = threading.Lock()  # held while those outputs are built (Stop and the run may ask at once)
         self.last: SamplerEvent | None = None
         self._since: set[int] = set()
         self._lock = threading.Lock()  # the sampler's thread records events while frames are read

@@ -371,6 +371,30 @@ def test_a_seed_that_is_not_a_number_is_refused_by_name_without_a_traceback(clie
     assert "seed 4" in final[1]
 
 
+def test_a_background_that_is_not_an_image_is_refused_by_name_without_a_traceback(client, tmp_path, capfd):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a face")
+    with pytest.raises(Exception, match=r"'notes.txt' \(or a layer\) is not an image Pillow can read"):
+        client.predict(_editor(str(notes)), model="faces", **ADVANCED_FAST, api_name="/infill_face")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_settings_that_are_not_numbers_are_named_and_replaced_without_a_traceback(client, capfd):
+    junk = ADVANCED_FAST | {"sweeps": "abc", "temperature": "hot"}
+    _, final = _run(client, "/generate_text", model="text", **junk)
+    assert "Sweeps (the trained number is exact): 'abc' is not a number; used 2." in final[1]
+    assert "Temperature: 'hot' is not a number; used 1." in final[1] and "network calls" in final[1]
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_new_run_clears_the_frame_line_of_the_previous_one_at_once(client):
+    _run(client, "/generate_text", model="text", **ADVANCED_FAST)
+    _, info = client.predict(0, False, api_name="/scrub_text")
+    assert info.startswith("Frame 0 of")
+    outputs, _ = _run(client, "/generate_text", model="text", **ADVANCED_FAST)
+    assert outputs[0][2] == "", outputs[0]  # the first update of the new run, not only its last
+
+
 def test_launch_settings(monkeypatch):
     monkeypatch.delenv("SYSTEM", raising=False)
     assert app.launch_kwargs()["server_name"] == "127.0.0.1"

@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 import time
 
 import numpy as np
@@ -259,6 +260,35 @@ def test_next_seed_moves_on_by_one_from_any_input():
     assert next_seed(2**53 - 1) == 0 and clean_seed(2**70 + 5) == 5 and clean_seed(-7) == 7  # typed back exactly
 
 
+def test_a_stopped_run_is_exported_once_when_stop_and_the_run_ask_at_once(text_model, tmp_path):
+    """Stop's handler and the run's handler both send a stopped run's outputs: one export between them."""
+    from ggm_app.common import ModelSlot
+    from ggm_app.controls import TabController
+    from ggm_app.session import RunSession
+
+    class SlowExport:
+        calls = 0
+
+        def export(self, traj, model, summary):
+            SlowExport.calls += 1
+            time.sleep(0.2)  # a face GIF takes about 0.6 s: long enough for the other handler to ask
+            return tmp_path / f"export{SlowExport.calls}.gif"
+
+    session = RunSession(text_model, "text", RunSettings.clean(text_model, {}))
+    next(session.events())
+    session.stop()
+    tab = TabController(ModelSlot(), SlowExport(), None, None, None)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(tab._stopped(session))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert SlowExport.calls == 1
+    assert [r[0] for r in results] == [results[0][0]] * 2 and results[0][0].startswith("Stopped after ")
+    assert [r[3]["value"] for r in results] == [str(tmp_path / "export1.gif")] * 2
+
+
 def test_frame_pacer_gives_enough_frames_on_a_fast_run():
     pacer = FramePacer(total_updates=1000, fps=0.001, min_frames=20)  # the clock never fires
     assert sum(pacer.due(u) for u in range(1, 1001)) == 20
@@ -483,6 +513,22 @@ def test_the_cache_sweeper_removes_old_run_files_but_not_the_pages_own(tmp_path)
     time.sleep(0.05)
     assert sweep_cache(tmp_path, max_age_s=0.01, keep_before=served) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page"]  # emptied folders go too
+
+
+def test_the_cache_sweeper_bounds_the_run_files_size_oldest_first(tmp_path):
+    from ggm_app.common import sweep_cache
+
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "example.webp").write_bytes(b"x" * 5000)  # the page's own: neither counted nor removed
+    time.sleep(0.02)
+    served = time.time()
+    for i in range(4):
+        time.sleep(0.02)  # distinct creation times: run0 is the oldest
+        (tmp_path / f"run{i}").mkdir()
+        (tmp_path / f"run{i}" / "frame.png").write_bytes(b"x" * 1000)
+    assert sweep_cache(tmp_path, max_age_s=60, keep_before=served, max_bytes=4000) == 0  # within the bound
+    assert sweep_cache(tmp_path, max_age_s=60, keep_before=served, max_bytes=2500) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page", "run2", "run3"]
 
 
 def test_a_16_bit_greyscale_png_keeps_its_brightness(tmp_path):
