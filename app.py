@@ -35,6 +35,7 @@ from ggm_app.controls import (  # noqa: E402
     TabController,
     advanced_panel,
     compare_columns,
+    pass_junk_on,
     refuse_unreadable_images,
 )
 
@@ -150,6 +151,7 @@ def build_text_tab(slot: ModelSlot) -> None:
             noise_btn = gr.Button("Noise it, then bring it back", elem_id="text-noise")
             stop_btn = gr.Button("■ Stop", variant="stop", elem_id="text-stop")
             gap_len = gr.Slider(1, 64, value=textui.DEFAULT_GAP, step=1, label="Tokens in a [___] gap")
+            gap_len.preprocess = pass_junk_on(gap_len.preprocess)
     out = run_outputs(token_view("text-out"), "text", "Download the trajectory (HTML)")
     gr.Markdown(STATE_HELP)
     advanced = advanced_panel("text", slot)

@@ -434,6 +434,8 @@ class TabController:
                     return
                 n_free = int((~plan.known).sum()) if plan.known is not None else model.seq_len
                 settings = RunSettings.for_budget(model, budget, n_free, seed)
+                if not_a_number(budget):
+                    notes.append(f"Budget {str(budget)[:40]!r} is not a number: {name} ran its exact setting.")
                 notes += [x for x in plan.notices if x not in notes]
                 sessions.append(
                     RunSession(model, name, settings, plan.known, plan.known_tokens, plan.extra, allowed=plan.allowed)
@@ -481,10 +483,10 @@ def compare_columns(prefix: str, slot: ModelSlot, count: int, make_view: Callabl
                     gr.Dropdown(names, value=names[min(i, len(names) - 1)], label=f"Model {i + 1}",
                                 elem_id=f"{prefix}-compare-model-{i}")
                 )  # fmt: skip
-                parts.budgets.append(
-                    gr.Slider(0, 1024, value=0, step=1, label="Network-call budget (0 = its exact setting)",
-                              elem_id=f"{prefix}-compare-budget-{i}")
-                )  # fmt: skip
+                budget = gr.Slider(0, 1024, value=0, step=1, label="Network-call budget (0 = its exact setting)",
+                                   elem_id=f"{prefix}-compare-budget-{i}")  # fmt: skip
+                budget.preprocess = pass_junk_on(budget.preprocess)
+                parts.budgets.append(budget)
                 parts.views.append(make_view(f"{prefix}-compare-view-{i}"))
                 parts.readouts.append(
                     gr.Markdown("", label=f"Readout {i + 1}", elem_id=f"{prefix}-compare-readout-{i}")

@@ -342,11 +342,13 @@ def plan_run(mode: str, inputs: list, model) -> RunPlan:
         if x0 is None:
             return RunPlan(error="Type some text first: “Noise it” dissolves your text, then brings a sample back.")
         return RunPlan(noise_from=x0, notices=notices)
+    junk = []
     try:
         gap = int(float(gap))
     except (TypeError, ValueError, OverflowError):
-        gap = DEFAULT_GAP
+        junk, gap = [f"Gap length {str(gap)[:40]!r} is not a number; used {DEFAULT_GAP}."], DEFAULT_GAP
     plan = plan_infill(text if isinstance(text, str) else "", tok, L, max(1, min(L, gap)))
+    plan.notices[:0] = junk
     if plan.error:
         return RunPlan(error=plan.error, notices=plan.notices)
     known = np.array(plan.known, dtype=bool)

@@ -387,6 +387,17 @@ def test_settings_that_are_not_numbers_are_named_and_replaced_without_a_tracebac
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_a_gap_length_or_budget_that_is_not_a_number_is_named_and_replaced_without_a_traceback(client, capfd):
+    _, final = _run(client, "/infill_text", text="Emma [___] rich", gap="wide", model="text", **ADVANCED_FAST)
+    assert "Gap length 'wide' is not a number; used 8." in final[1] and "network calls" in final[1]
+    _, final = _run(
+        client, "/compare_infill_text", text="A [6] b", gap=4, seed=3,
+        model_0="text", model_1="md4_text", budget_0="lots", budget_1=4,
+    )  # fmt: skip
+    assert "network calls" in final[2] and "network calls" in final[3]
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def test_a_new_run_clears_the_frame_line_of_the_previous_one_at_once(client):
     _run(client, "/generate_text", model="text", **ADVANCED_FAST)
     _, info = client.predict(0, False, api_name="/scrub_text")
