@@ -15,7 +15,8 @@ def categorical_probs(logits: torch.Tensor, temperature: float = 1.0, top_p: flo
         raise ValueError(f"temperature must be > 0, got {temperature}")
     if not 0.0 < top_p <= 1.0:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    probs = torch.softmax(logits.to(torch.float64) / temperature, dim=-1)
+    logits = logits.to(torch.float64)
+    probs = torch.softmax(logits if temperature == 1.0 else logits / temperature, dim=-1)  # x / 1 is x
     if top_p < 1.0:
         sorted_probs, order = probs.sort(dim=-1, descending=True)
         mass_before = sorted_probs.cumsum(-1) - sorted_probs
@@ -27,8 +28,7 @@ def categorical_probs(logits: torch.Tensor, temperature: float = 1.0, top_p: flo
 
 def sample_categorical(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Inverse-CDF draws from the rows of ``probs`` (..., V) using float64 uniforms."""
-    flat = probs.reshape(-1, probs.shape[-1]).to(torch.float64).cpu()
-    cdf = flat.cumsum(-1)
-    u = torch.rand(flat.shape[0], 1, dtype=torch.float64, generator=generator) * cdf[:, -1:]
-    draws = torch.searchsorted(cdf, u, right=True).clamp(max=flat.shape[-1] - 1)
+    cdf = probs.reshape(-1, probs.shape[-1]).to("cpu", torch.float64).cumsum(-1)
+    u = torch.rand(cdf.shape[0], 1, dtype=torch.float64, generator=generator) * cdf[:, -1:]
+    draws = torch.searchsorted(cdf, u, right=True).clamp_(max=cdf.shape[-1] - 1)
     return draws.view(probs.shape[:-1]).to(probs.device)

@@ -89,22 +89,22 @@ def sample(
     reverse_order = schedule.visit_order.flip(0).tolist()
     free = [p for p in reverse_order if not mask[p]]
     groups = [free[s : s + positions_per_call] for s in range(0, len(free), positions_per_call)]
+    columns = [slice(g[0], g[0] + 1) if len(g) == 1 else torch.tensor(g, device=device) for g in groups]
     total, done, nfe = len(free) * (schedule.sweeps + refine_sweeps), 0, 0
     empty = torch.empty(batch_size, 0, dtype=torch.long)
     yield SamplerEvent(canvas.cpu().clone(), (), empty, empty, schedule.num_steps, schedule.sweeps, 0, 0, total)
-    log_mu = noise.log_probs.to(device)
+    log_mu = noise.log_probs.to(device, torch.float64)
     denoiser.eval()
     sweeps = [(sweep, sweep) for sweep in reversed(range(schedule.sweeps))]
     sweeps += [(CLEAN_SWEEP, -1 - r) for r in range(refine_sweeps)]  # (the denoiser's context, the event's label)
     for context, label in sweeps:
         session = denoiser.begin_sweep(canvas, context, schedule)
         calls_before = nfe
-        for positions in groups:
+        for positions, column in zip(groups, columns, strict=True):
             h = restrict(session.predict(positions), allowed, positions)
             new = sample_categorical(heat_bath_probs(h, log_mu, temperature, top_p), generator)
-            index = torch.tensor(positions, device=device)
-            old = canvas[:, index].clone()
-            canvas[:, index] = new
+            old = canvas[:, column].clone()
+            canvas[:, column] = new
             done += len(positions)
             nfe = calls_before + session.network_calls
             step = schedule.step_of(positions[0], context) if label >= 0 else -1
