@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ggm_core.denoisers import TwoSidedDenoiser
-from ggm_core.denoisers.decode_step import COMPILE_ENV, CompiledDecode
+from ggm_core.denoisers.decode_step import COMPILE_ENV, CompiledDecode, PairDecodeStep
 from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import run_to_end
 from ggm_core.model import GlauberModel
@@ -65,9 +65,11 @@ def test_compiled_decode_keeps_every_conditional_of_a_run_within_tv_1e_5(monkeyp
     tvs, compiled_call = [], CompiledDecode.__call__
 
     def checked(decoder, n, *inputs):
-        x, mods, head_mods, mask, slots, keys, values = inputs
+        *rows, head_mods, mask, slots, keys, values = inputs
         copies = [k.clone() for k in keys], [v.clone() for v in values]
-        eager = decoder.step(x, mods, head_mods, mask, slots, *copies)
+        eager = decoder.step(
+            *PairDecodeStep(decoder.step, decoder.token_embedding).assemble(*rows), head_mods, mask, slots, *copies
+        )
         h = compiled_call(decoder, n, *inputs)
         probs = [torch.softmax(t.double() + log_mu, -1) for t in (h, eager)]
         tvs.append(0.5 * (probs[0] - probs[1]).abs().sum(-1).max().item())

@@ -6,7 +6,8 @@ the per-layer cache at ``slots``, attends over the first ``mask.shape[-1]`` slot
 own methods, so its output is bit-identical to the layer-by-layer decode.
 
 :class:`CompiledDecode` compiles it with ``torch.compile`` (weights frozen, CPU GEMM templates autotuned) for
-the shape of the common call, one B token and one query at batch ``n``; it is compiled once per batch size,
+the shape of the common call, one B token and one query at batch ``n``, with that call's inputs assembled
+inside it (:class:`PairDecodeStep`); it is compiled once per batch size,
 in the caller's thread (the app runs it in the background at start-up), and serves only calls of a compiled
 shape, never compiling in a request. If compilation fails (no C++ compiler, an unsupported platform) it
 records why and the eager step serves. Compiled logits equal the eager ones up to fp32 rounding (a test bounds
@@ -55,16 +56,37 @@ class DecodeStep(nn.Module):
         return self.head.project(x[:, -head_mods.shape[1] :], head_mods)
 
 
+class PairDecodeStep(nn.Module):
+    """The common call, one pending B token (at i − 1) and one query (at i), from views of a sweep's tables: the
+    B token's input state (token + position + stream embedding, the sum the eager session forms) and the two
+    rows' modulations are assembled inside the step, so the compiler fuses them with it."""
+
+    def __init__(self, step: DecodeStep, token_embedding: nn.Embedding) -> None:
+        super().__init__()
+        self.step, self.token_embedding = step, token_embedding
+
+    def assemble(self, token, position, stream, query, mods_b, mods_q):
+        """The step's input states (n, 2, d) and modulations (layers, 1, 2, 6d) from the B token (n, 1), its
+        position and stream embeddings, the query's input state (n, 1, d) and both rows' modulations."""
+        x = torch.cat([self.token_embedding(token) + position + stream, query], dim=1)
+        return x, torch.cat([mods_b, mods_q], dim=2)
+
+    def forward(self, token, position, stream, query, mods_b, mods_q, head_mods, mask, slots, keys, values):
+        return self.step(*self.assemble(token, position, stream, query, mods_b, mods_q), head_mods, mask, slots,
+                         keys, values)  # fmt: skip
+
+
 def compile_allowed() -> bool:
     """Whether the compiled step may be built here (``GGM_COMPILE=0`` turns it off)."""
     return os.environ.get(COMPILE_ENV, "1") != "0"
 
 
 class CompiledDecode:
-    """The compiled :class:`DecodeStep`, per batch size; thread-safe to query while it compiles."""
+    """The compiled :class:`PairDecodeStep` over ``step``'s blocks and head, per batch size; ``step`` is the eager
+    step for every other call. Thread-safe to query while it compiles."""
 
-    def __init__(self, step: DecodeStep) -> None:
-        self.step = step
+    def __init__(self, step: DecodeStep, token_embedding: nn.Embedding) -> None:
+        self.step, self.token_embedding = step, token_embedding
         self._compiled: dict[int, object] = {}
         self._lock = threading.Lock()
         self.error: str | None = None  # why compilation failed, if it did
@@ -77,7 +99,7 @@ class CompiledDecode:
         return self._compiled[batch_size](*inputs)
 
     def compile(self, example_inputs, batch_size: int) -> bool:
-        """Compile for ``example_inputs`` (one B token and one query at ``batch_size``) and run them once;
+        """Compile for ``example_inputs`` (:class:`PairDecodeStep`'s, at ``batch_size``) and run them once;
         False (with :attr:`error` set) when compilation is off or fails."""
         with self._lock:
             if batch_size in self._compiled:
@@ -91,7 +113,8 @@ class CompiledDecode:
             try:
                 import torch._inductor.config as inductor_config
 
-                fused = DecodeStep(self.step.blocks, self.step.head, masked_attention)
+                fused = PairDecodeStep(DecodeStep(self.step.blocks, self.step.head, masked_attention),
+                                       self.token_embedding)  # fmt: skip
                 compiled = torch.compile(fused, dynamic=False, mode=COMPILE_MODE)
                 with torch.no_grad(), inductor_config.patch(freezing=True):  # weights as constants, prepacked
                     compiled(*example_inputs)

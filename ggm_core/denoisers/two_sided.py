@@ -55,7 +55,7 @@ class TwoSidedDenoiser(Denoiser):
         self.head = OutputHead(config)
         self.register_buffer("mask", two_sided_mask(config.seq_len), persistent=False)
         self.use_cache = True  # False: an uncached reference session, one full pass per prediction
-        self.decoder = CompiledDecode(DecodeStep(self.blocks, self.head))  # a plain attribute: no copied weights
+        self.decoder = CompiledDecode(DecodeStep(self.blocks, self.head), self.token_embedding)  # no copied weights
         self._modulations: dict = {}  # sweep_modulations' cache
 
     def embed(self, tokens: torch.Tensor | None, positions: torch.Tensor, stream: int) -> torch.Tensor:
@@ -153,7 +153,7 @@ class TwoSidedDenoiser(Denoiser):
         later sessions at batch 1 use it. When compilation is off or fails the eager step serves."""
         canvas = torch.zeros(1, self.config.seq_len, dtype=torch.long, device=self.mask.device)
         session = _CachedSession(self, canvas, 0, schedule)
-        if self.decoder.compile(session.step_inputs([1], pending=1), 1):
+        if self.decoder.compile(session.pair_inputs(1), 1):
             return f"decode step compiled in {self.decoder.seconds[1]:.1f} s"
         return f"eager decode step (compilation {self.decoder.error})"
 
@@ -214,13 +214,23 @@ class _CachedSession(SweepSession):
         if positions != sorted(set(positions)) or first < self.encoded:
             raise ValueError("the cached two-sided session predicts positions left to right")
         pending, n = first - self.encoded, self.canvas.shape[0]
-        inputs = self.step_inputs(positions, pending)
         decoder = self.model.decoder
-        compiled = pending == 1 and len(positions) == 1 and decoder.ready(n)
-        h = decoder(n, *inputs) if compiled else decoder.step(*inputs)
+        if pending == 1 and len(positions) == 1 and decoder.ready(n):
+            h = decoder(n, *self.pair_inputs(first))
+        else:
+            h = decoder.step(*self.step_inputs(positions, pending))
         self.encoded = first
         self.network_calls += 1
         return h
+
+    def pair_inputs(self, first: int) -> tuple:
+        """The compiled step's inputs (ggm_core.denoisers.decode_step.PairDecodeStep) for the B token at
+        ``first`` − 1 and the query at ``first``: views of the sweep's tables, nothing computed."""
+        b, q = slice(first - 1, first), slice(first, first + 1)
+        model = self.model
+        return (self.canvas[:, b], model.position_embedding[b], model.stream_embedding[B_STREAM], self.queries[:, q],
+                self.mods_b, self.mods_q[:, :, q], self.head_mods[:, q], self.pair_masks[first],
+                self.pair_slots[first], self.keys, self.values)  # fmt: skip
 
     def step_inputs(self, positions: list[int], pending: int) -> tuple:
         """The decode step's inputs (ggm_core.denoisers.decode_step.DecodeStep) for the ``pending`` B tokens
