@@ -2,7 +2,8 @@
 
     python -m training.benchmark_denoisers [--lengths 64 256] [--threads 1]
 
-The two-sided sample is timed on the eager decode step and on the compiled one (ggm_core.denoisers.decode_step;
+The two-sided sample is timed (the median of ``--repeats``; the classic one, K·L full passes, once) on the eager
+decode step and on the compiled one (ggm_core.denoisers.decode_step;
 its compile time is printed), beside the floor of a decode step: the weights it reads once, over this machine's
 measured memory bandwidth. Prints a markdown table (and writes it with ``--out``). Random weights and tokens:
 speed does not depend on what the model learned.
@@ -10,6 +11,7 @@ speed does not depend on what the model learned.
 
 import argparse
 import platform
+import statistics
 import time
 from pathlib import Path
 
@@ -41,11 +43,14 @@ def training_rate(model: GlauberModel, batch_size: int, steps: int) -> float:
     return positions / elapsed
 
 
-def sampling_cost(model: GlauberModel) -> tuple[float, int]:
-    """Wall seconds and network calls of one exact sample (batch 1)."""
-    start = time.perf_counter()
-    last = run_to_end(model.sample(batch_size=1, seed=0))
-    return time.perf_counter() - start, last.nfe
+def sampling_cost(model: GlauberModel, repeats: int = 1) -> tuple[float, int]:
+    """Wall seconds (the median of ``repeats``) and network calls of one exact sample (batch 1)."""
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        last = run_to_end(model.sample(batch_size=1, seed=0))
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), last.nfe
 
 
 def read_bandwidth(megabytes: int = 512, repeats: int = 5) -> float:
@@ -77,6 +82,7 @@ def main(argv=None) -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--train-steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=5, help="two-sided samples timed per path (the median)")
     parser.add_argument("--out", type=Path, help="also write the table to this markdown file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -95,14 +101,14 @@ def main(argv=None) -> None:
             )
             params = sum(p.numel() for p in model.denoiser.parameters())
             rate = training_rate(model, args.batch_size, args.train_steps)
-            seconds, calls = sampling_cost(model)
+            seconds, calls = sampling_cost(model, 1 if kind == "classic" else args.repeats)  # classic: K·L calls
             results[kind] = (rate, seconds, calls)
             print(
                 f"L={L} {kind}: {params / 1e6:.1f}M params, {rate:,.0f} positions/s, sample {seconds:.2f}s / {calls} calls",
                 flush=True,
             )
         print(f"L={L} two_sided: {model.warm_up()}", flush=True)
-        compiled, _ = sampling_cost(model)
+        compiled, _ = sampling_cost(model, args.repeats)
         floor = decode_weight_bytes(model.denoiser) / bandwidth * calls
         print(f"L={L} two_sided compiled: sample {compiled:.2f}s; floor {floor:.3f}s", flush=True)
         (rc, sc, nc), (rt, st, nt) = results["classic"], results["two_sided"]
