@@ -96,7 +96,7 @@ def layers_mask(layers, shape_hw: tuple[int, int]) -> np.ndarray:
         a = np.asarray(layer)
         alpha = a[..., 3] if a.ndim == 3 and a.shape[2] == 4 else (a.max(axis=-1) if a.ndim == 3 else a)
         drawn = alpha > 0
-        if drawn.shape != mask.shape:  # should not happen; align by resizing the layer
+        if drawn.shape != mask.shape:  # an API caller may send a layer of another size: stretch it to the image
             drawn = np.asarray(Image.fromarray(drawn).resize(mask.shape[::-1], Image.Resampling.NEAREST))
         mask |= drawn
     return mask

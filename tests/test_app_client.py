@@ -13,7 +13,7 @@ from PIL import Image
 
 import app
 from ggm_app import faces
-from ggm_app.common import ModelSlot
+from ggm_app.common import ModelSlot, load_slot
 from ggm_core import image_infill
 
 ADVANCED_EXACT = {"sweeps": 2, "positions_per_call": 1, "temperature": 1.0, "top_p": 1.0, "seed": 0}
@@ -353,6 +353,27 @@ def test_blackout_grows_a_face_and_repaints_only_the_brushed_pixels(client, face
             client.predict(model="blackout", bridge_steps=bad, api_name="/generate_face")
 
 
+@pytest.mark.parametrize("height, width", [(128, 128), (60, 100)])
+def test_a_blackout_brush_of_another_size_is_stretched_to_the_image(client, face, tmp_path, height, width):
+    """A brush layer whose size is not the image's is resized onto it (nearest neighbour, pixel centres): the run
+    redraws only the pixels under the resized brush and gives every other pixel back exactly."""
+    image, path = face
+    brush = np.zeros((height, width), bool)
+    brush[height // 4 : height // 2, width // 5 : 3 * width // 4] = True
+    layer = np.zeros((height, width, 4), np.uint8)
+    layer[brush] = (213, 94, 0, 153)
+    rows = ((np.arange(64) + 0.5) * height / 64).astype(int)
+    cols = ((np.arange(64) + 0.5) * width / 64).astype(int)
+    inside = brush[rows][:, cols]  # the image pixel (y, x) takes the layer pixel under its centre
+    editor = _editor(path, _image(tmp_path, "odd_layer.png", layer))
+    outputs, final = _run(client, "/infill_face", editor, model="blackout", bridge_steps=12, seed=0)
+    assert "pixels, not token cells" in final[2]
+    view = np.asarray(Image.open(outputs[0][0]).convert("RGB"))[::4, ::4]
+    assert np.array_equal((view != image).any(-1), inside)  # panel 2 tints exactly the resized brush
+    result = np.asarray(Image.open(final[1]).convert("RGB"))[::4, ::4]
+    assert np.array_equal(result[~inside], image[~inside]) and (result[inside] != image[inside]).any()
+
+
 # ---------------------------------------------------------------------------------------------- missing models
 def test_missing_checkpoints_disable_their_tabs():
     demo = app.build_demo(ModelSlot(errors=["no checkpoint at `assets/text_austen` (the default)"]), ModelSlot())
@@ -361,6 +382,16 @@ def test_missing_checkpoints_disable_their_tabs():
     assert "text model is not available" in values[0] and "assets/text_austen" in values[0]
     assert "--face-model" in values[1] and "GGM_FACE_MODEL" in values[1]
     assert not any(dep.api_name in ("infill_text", "infill_face") for dep in demo.fns.values())
+
+
+def test_a_checkpoint_of_the_wrong_kind_is_named_in_its_tab(checkpoints):
+    """A text GGM given to the faces tab (where Blackout, GGM and MD4 face models go), or a Blackout one to the text
+    tab, is not loaded: the tab says which tokenizer it has and which the tab needs."""
+    text, *_, blackout = checkpoints
+    demo = app.build_demo(load_slot([str(blackout)], "bpe"), load_slot([str(text)], app.IMAGE_TOKENIZERS))
+    values = {b.elem_id: b.value for b in demo.blocks.values() if str(getattr(b, "elem_id", "")).endswith("-missing")}
+    assert f"`{blackout}`: its tokenizer is 'pixels', this tab needs 'bpe'" in values["text-missing"]
+    assert f"`{text}`: its tokenizer is 'bpe', this tab needs 'vq' or 'pixels'" in values["face-missing"]
 
 
 def test_a_seed_that_is_not_a_number_is_refused_by_name_without_a_traceback(client, capfd):

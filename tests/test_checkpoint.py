@@ -119,6 +119,26 @@ def test_mismatched_checkpoints_are_named(tmp_path):
         load_model(tmp_path / "ckpt")
 
 
+def test_a_ggm_checkpoint_posing_as_blackout_is_named(tmp_path):
+    """A GGM's config.json relabelled "blackout", or a Blackout config.json over a GGM's weights, is refused naming
+    the file and the mismatch."""
+    import shutil
+
+    from app_checkpoints import make_blackout_checkpoint
+
+    ggm = save_model(tiny_model("two_sided"), tmp_path / "ggm")
+    config = json.loads((ggm / CONFIG_FILE).read_text())
+    (ggm / CONFIG_FILE).write_text(json.dumps(config | {"family": "blackout"}))
+    with pytest.raises(
+        CheckpointError, match=rf"{CONFIG_FILE}: invalid config .*denoiser kind 'two_sided' is not 'unet'"
+    ):
+        load_model(ggm)
+    blackout = make_blackout_checkpoint(tmp_path / "blackout")
+    shutil.copyfile(ggm / WEIGHTS_FILE, blackout / WEIGHTS_FILE)
+    with pytest.raises(CheckpointError, match=rf"{WEIGHTS_FILE}: does not match config.json: missing \['down"):
+        load_model(blackout)
+
+
 def test_hub_ids_fail_clearly_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(CheckpointError, match="Hugging Face Hub"):

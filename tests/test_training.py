@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -258,6 +259,36 @@ def test_a_tiny_blackout_run_trains_exports_and_samples(tmp_path, monkeypatch, r
     assert model.family == "blackout" and (out / "samples" / "step_000006.png").is_file()
     tokens = model.generate_tokens(1, seed=0, bridge_steps=3)
     assert tokens.shape == (1, 64 * 64 * 3) and int(tokens.max()) <= 255
+
+
+def test_a_blackout_run_refuses_another_familys_checkpoint_by_name(corpus, tmp_path, monkeypatch, random_faces):
+    """Where a Blackout checkpoint is expected (``init_from``, ``--resume``), another family's stops the run with a
+    message naming the mismatch, not a traceback: GGM and MD4 face weights, a GGM whose config.json was relabelled
+    "blackout", and a text GGM run's training state."""
+    import shutil
+
+    from app_checkpoints import make_face_checkpoint, make_md4_checkpoint
+
+    monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
+    ggm = make_face_checkpoint(tmp_path / "ggm")
+    relabelled = shutil.copytree(ggm, tmp_path / "relabelled")
+    config = json.loads((relabelled / "config.json").read_text())
+    (relabelled / "config.json").write_text(json.dumps(config | {"family": "blackout"}))
+    blackout = ["--config", str(ROOT / "training" / "configs" / "tiny_blackout.toml"), "--faces", str(random_faces)]
+    cases = {
+        ggm: "the checkpoint does not match this run.s config in: family, denoiser, schedule",
+        make_md4_checkpoint(tmp_path / "md4", ggm): "the checkpoint does not match this run.s config in: family, ",
+        relabelled: r"the checkpoint cannot be loaded: .*config.json: invalid config .*'two_sided' is not 'unet'",
+    }
+    for folder, message in cases.items():
+        cfg, _ = load_config([*blackout, "--out-dir", str(tmp_path / "run"), "--init-from", str(folder)])
+        with pytest.raises(SystemExit, match=f"--init-from {re.escape(str(folder))}: {message}"):
+            train(cfg)
+    text, _ = load_config(tiny_args(corpus, tmp_path / "text", "--max-steps", "2", "--checkpoint-every", "2"))
+    train(text)
+    cfg, resume = load_config([*blackout, "--out-dir", str(tmp_path / "text"), "--resume"])
+    with pytest.raises(SystemExit, match=r"different model or data: .*family 'ggm' → 'blackout'"):
+        train(cfg, resume)
 
 
 def test_resume_refuses_another_architecture_and_reports_changed_settings(corpus, tmp_path, monkeypatch, capsys):

@@ -4,7 +4,7 @@ the clean context of the refinement sweeps (docs/math.md, "Infilling")."""
 import shutil
 from pathlib import Path
 
-from ggm_core.checkpoint import load_model
+from ggm_core.checkpoint import CheckpointError, load_model
 
 MAX_NOISE_TV = 1e-3  # a μ recomputed from the same data differs by rounding (faces: TV 1.1e-5)
 
@@ -20,8 +20,12 @@ def copy_tokenizer(folder: Path, tokenizer_dir: Path) -> None:
 def initialise_from(model, folder: Path) -> None:
     """Copy the weights of the checkpoint in ``folder`` into ``model.network``, and a GGM's noise μ with them (the
     weights' h are relative to it); SystemExit naming what differs when the checkpoint's family, network, schedule
-    or noise (beyond the rounding of a re-prepared data set, TV ≥ 1e-3) is not the run's."""
-    source = load_model(folder)
+    or noise (beyond the rounding of a re-prepared data set, TV ≥ 1e-3) is not the run's, or naming the bad file when
+    it cannot be loaded."""
+    try:
+        source = load_model(folder)
+    except CheckpointError as err:
+        raise SystemExit(f"--init-from {folder}: the checkpoint cannot be loaded: {err}") from err
     mine, theirs = model.config_dict(), source.config_dict()
     differ = [key for key in ("denoiser", "schedule") if mine.get(key) != theirs.get(key)]
     if source.family != model.family:
