@@ -235,7 +235,7 @@ class RunSession:
         self.stop_lock = threading.Lock()  # held while those outputs are built (Stop and the run may ask at once)
         self.last: SamplerEvent | None = None
         self._since: set[int] = set()
-        self._lock = threading.Lock()  # the sampler's thread records events while frames are read
+        self._changed = threading.Condition()  # the sampler's thread records events under it; notified per event
 
     @property
     def n_free(self) -> int:
@@ -255,6 +255,8 @@ class RunSession:
         """End the run at its next event; True if it was still running."""
         was = self.running
         self.stopped = True
+        with self._changed:  # a frame stream waiting for the next event ends now
+            self._changed.notify_all()
         return was
 
     @property
@@ -307,7 +309,7 @@ class RunSession:
             if self.stopped:
                 stream.close()
                 return
-            with self._lock:
+            with self._changed:
                 self.last = ev
                 self.tracker.update(ev.positions, ev.sweep)
                 self.trajectory.add(ev.tokens[0].numpy(), self.tracker.states(ev.positions), ev.nfe, ev.sweep)
@@ -360,38 +362,26 @@ class RunSession:
         """The current frame, then ``events`` drained in a sampling thread: the latest frame whenever the pacer
         says so, and the final one. The thread is joined however this generator ends (a closed stream stops
         the run first)."""
-        wake = threading.Condition(self._lock)
         failure: list[BaseException] = []
 
         def sample() -> None:
             try:
                 for _ in events:
-                    with wake:
-                        wake.notify()
+                    with self._changed:
+                        self._changed.notify_all()
             except BaseException as error:  # re-raised in the caller's thread
                 failure.append(error)
             finally:
-                with wake:
-                    wake.notify()
+                with self._changed:
+                    self._changed.notify_all()
 
         first, pacer = self.frame(), FramePacer(self.last.total_updates)
-        sampler = threading.Thread(target=sample, name=f"sampler-{self.name}", daemon=True)
+        sampler = threading.Thread(target=sample, name=f"sampler-{self.name}-{id(self):x}", daemon=True)
         sampler.start()
         try:
             yield first
-            while True:
-                with wake:
-                    wake.wait_for(
-                        lambda: not self.running or self.last.updates_done - pacer.last_update >= pacer.every,
-                        timeout=max(0.0, pacer.last_time + pacer.interval - time.perf_counter()),
-                    )
-                    if not self.running:
-                        break
-                    ev = self.last
-                    due = self._since and pacer.due(ev.updates_done) and ev.updates_done < ev.total_updates
-                    frame = self.frame() if due else None
-                if frame is not None:
-                    yield frame
+            while (frame := self._next_frame(pacer)) is not None:
+                yield frame
             sampler.join()
             if failure:
                 raise failure[0]
@@ -400,7 +390,25 @@ class RunSession:
         finally:
             if self.running:
                 self.stop()
-            sampler.join()
+            if sampler is not threading.current_thread():
+                sampler.join()
+
+    def _next_frame(self, pacer: FramePacer) -> Frame | None:
+        """The next paced frame of a run sampled in another thread, or None once the run ends. Sleeps until an
+        event has changed something, then until the pacer's interval has passed or its count of redraws is done."""
+        with self._changed:
+            while self.running:
+                ev = self.last
+                if not self._since or ev.updates_done >= ev.total_updates:  # nothing new, or only the end to come
+                    self._changed.wait()
+                    continue
+                left = pacer.last_time + pacer.interval - time.perf_counter()
+                if left > 0 and ev.updates_done - pacer.last_update < pacer.every:
+                    self._changed.wait(left)
+                    continue
+                pacer.due(ev.updates_done)  # records this frame's time and redraw count
+                return self.frame()
+            return None
 
     def final_frame(self) -> Frame:
         """The last canvas with no "just changed" highlight."""

@@ -76,8 +76,9 @@ def test_stop_keeps_what_ran_and_sends_no_final_frame(models):
     assert 0 < len(session.trajectory) < model.seq_len * model.schedule.sweeps
 
 
-def sampler_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("sampler-")]
+def sampler_threads(session: RunSession) -> list[threading.Thread]:
+    """The session's own sampling thread, if it is alive (other sessions of the test process are not counted)."""
+    return [t for t in threading.enumerate() if t.name == f"sampler-{session.name}-{id(session):x}"]
 
 
 def test_the_chain_samples_on_while_the_caller_holds_a_frame(models):
@@ -92,7 +93,51 @@ def test_the_chain_samples_on_while_the_caller_holds_a_frame(models):
         time.sleep(0.01)
     assert len(session.trajectory) >= 3  # recorded without the caller asking for another frame
     frames.close()
-    assert not session.running and not sampler_threads()
+    assert not session.running and not sampler_threads(session)
+
+
+def test_the_frame_stream_sleeps_while_a_network_call_runs(models, monkeypatch):
+    """A slow network call leaves the caller waiting for the next event, not polling: about one wait a frame."""
+    model = models["ggm"]
+    real = model.sample
+
+    def slow(**kwargs):
+        for ev in real(**kwargs):
+            time.sleep(0.03)
+            yield ev
+
+    monkeypatch.setattr(model, "sample", slow)
+    session = RunSession(model, "ggm", RunSettings.clean(model, {"sweeps": 1}, seed=0))
+    waits, wait = [], session._changed.wait
+
+    def counted(timeout=None):
+        waits.append(timeout)
+        return wait(timeout)
+
+    monkeypatch.setattr(session._changed, "wait", counted)
+    frames = list(session.frames())
+    assert session.finished and frames[-1].final
+    assert len(waits) <= 3 * len(session.trajectory), (len(waits), len(session.trajectory))
+
+
+def test_stop_wakes_a_frame_stream_at_once(models, monkeypatch):
+    model = models["ggm"]
+    real = model.sample
+
+    def slow(**kwargs):
+        for ev in real(**kwargs):
+            time.sleep(0.5)
+            yield ev
+
+    monkeypatch.setattr(model, "sample", slow)
+    session = RunSession(model, "ggm", exact(model))
+    frames = session.frames()
+    next(frames)
+    threading.Timer(0.1, session.stop).start()
+    began = time.perf_counter()
+    rest = list(frames)
+    assert session.stopped and not any(frame.final for frame in rest)
+    assert time.perf_counter() - began < 1.5 and not sampler_threads(session)
 
 
 def test_a_sampler_error_reaches_the_caller(models, monkeypatch):
@@ -109,7 +154,7 @@ def test_a_sampler_error_reaches_the_caller(models, monkeypatch):
     session = RunSession(model, "ggm", exact(model))
     with pytest.raises(RuntimeError, match="the network broke"):
         list(session.frames())
-    assert session.stopped and not session.finished and not sampler_threads()
+    assert session.stopped and not session.finished and not sampler_threads(session)
 
 
 def test_infill_keeps_known_tokens_and_says_clamping_is_approximate(models):
