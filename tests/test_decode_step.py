@@ -54,6 +54,22 @@ def test_eager_decode_step_is_bit_identical_to_the_layer_by_layer_decode():
         assert torch.equal(session.predict(positions), expected)
 
 
+@torch.no_grad()
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_compiled_call_is_fed_what_the_eager_call_is(batch):
+    """PairDecodeStep's inputs (views of the sweep's tables) assemble into exactly the eager common call's."""
+    model = tiny_model()
+    canvas = torch.randint(V, (batch, L), generator=torch.Generator().manual_seed(2))
+    session = model.denoiser.begin_sweep(canvas, 1, model.schedule)
+    pair = PairDecodeStep(model.denoiser.decoder.step, model.denoiser.token_embedding)
+    for first in range(1, L):
+        *rows, head_mods, mask, slots, keys, values = session.pair_inputs(first)
+        x, mods, *rest = session.step_inputs([first], pending=1)
+        assembled = (*pair.assemble(*rows), head_mods, mask, slots)
+        assert all(torch.equal(a, b) for a, b in zip(assembled, (x, mods, *rest[:3]), strict=True)), first
+        assert keys is session.keys and values is session.values
+
+
 @pytest.mark.skipif(
     not (shutil.which("g++") or shutil.which("c++")), reason="torch.compile on CPU needs a C++ compiler"
 )
