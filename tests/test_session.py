@@ -96,17 +96,22 @@ def test_the_chain_samples_on_while_the_caller_holds_a_frame(models):
     assert not session.running and not sampler_threads(session)
 
 
-def test_the_frame_stream_sleeps_while_a_network_call_runs(models, monkeypatch):
-    """A slow network call leaves the caller waiting for the next event, not polling: about one wait a frame."""
-    model = models["ggm"]
+def slow_down(monkeypatch, model, seconds: float) -> None:
+    """Make every network call of ``model``'s sampler take ``seconds`` longer."""
     real = model.sample
 
     def slow(**kwargs):
         for ev in real(**kwargs):
-            time.sleep(0.03)
+            time.sleep(seconds)
             yield ev
 
     monkeypatch.setattr(model, "sample", slow)
+
+
+def test_the_frame_stream_sleeps_while_a_network_call_runs(models, monkeypatch):
+    """A slow network call leaves the caller waiting for the next event, not polling: about one wait a frame."""
+    model = models["ggm"]
+    slow_down(monkeypatch, model, 0.03)
     session = RunSession(model, "ggm", RunSettings.clean(model, {"sweeps": 1}, seed=0))
     waits, wait = [], session._changed.wait
 
@@ -122,14 +127,7 @@ def test_the_frame_stream_sleeps_while_a_network_call_runs(models, monkeypatch):
 
 def test_stop_wakes_a_frame_stream_at_once(models, monkeypatch):
     model = models["ggm"]
-    real = model.sample
-
-    def slow(**kwargs):
-        for ev in real(**kwargs):
-            time.sleep(0.5)
-            yield ev
-
-    monkeypatch.setattr(model, "sample", slow)
+    slow_down(monkeypatch, model, 0.5)
     session = RunSession(model, "ggm", exact(model))
     frames = session.frames()
     next(frames)
