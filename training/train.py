@@ -229,6 +229,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     wall_before = record["wall_seconds"]
     bar = tqdm(total=cfg.max_steps, initial=start_step, disable=not main_process, dynamic_ncols=True, desc="train")
     window_start, window_positions = time.perf_counter(), 0
+    first_loss = record["train_loss"][0][1] if record["train_loss"] else None  # the run's, across resumes
     warned = False
     for step in range(start_step, cfg.max_steps):
         for group in optimizer.param_groups:
@@ -247,7 +248,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         grad_norm = torch.nn.utils.clip_grad_norm_(model.network.parameters(), cfg.grad_clip)
         if not torch.isfinite(grad_norm):  # a finite loss can still have NaN gradients: do not step on them
             raise SystemExit(stop_message(f"the gradients became non-finite at step {step}", state_path))
-        first_loss = record["train_loss"][0][1] if record["train_loss"] else loss.item()  # the run's, across resumes
+        first_loss = loss.item() if first_loss is None else first_loss
         if not warned and loss.item() - first_loss > DIVERGENCE_FACTOR * abs(first_loss) and main_process:
             warned = True
             bar.write(
