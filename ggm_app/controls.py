@@ -299,7 +299,9 @@ class TabController:
                 if frame.final:  # the result first; the export (a GIF: about 0.6 s for a face) follows it
                     message = status([session.readout, notes])
                     yield (*extra_skip, shown, message, "", self._scrubber(session), gr.update(**HIDE), session)
-                    yield (*extra_skip, shown, message, "", *self._ready(session))
+                    # then the export; the scrubber again without its value (a frame picked meanwhile stays)
+                    _, download, session = self._ready(session)
+                    yield (*extra_skip, shown, message, "", self._scrubber(session, keep_value=True), download, session)
                     return
                 extra = (plan.first_outputs or extra_skip) if first else extra_skip
                 new = gr.skip() if last is not None and _same(shown, last) else shown
@@ -331,9 +333,11 @@ class TabController:
         return self._scrubber(session), gr.update(visible=True, value=str(path)), session
 
     @staticmethod
-    def _scrubber(session: RunSession):
+    def _scrubber(session: RunSession, keep_value: bool = False):
+        """The scrubber over the run's frames, at its last frame (or left where the visitor has put it)."""
         last = len(session.trajectory) - 1
-        return gr.update(visible=True, maximum=last, value=last, label=f"Scrub through the run ({last + 1} frames)")
+        at = {} if keep_value else {"value": last}
+        return gr.update(visible=True, maximum=last, label=f"Scrub through the run ({last + 1} frames)", **at)
 
     def _stopped(self, session: RunSession) -> tuple:
         """Status, frame line, scrubber, download and state of a stopped run: the same whoever sends them (the run's
