@@ -20,7 +20,7 @@ from gradio.utils import get_upload_folder as gradio_upload_folder  # noqa: E402
 
 from ggm_app import faces, howitworks  # noqa: E402
 from ggm_app import text as textui  # noqa: E402
-from ggm_app.cached_image import cached_image  # noqa: E402
+from ggm_app.cached_image import cached_image, write_editor_images_once  # noqa: E402
 from ggm_app.common import (  # noqa: E402
     COLOR_MAP,
     STATE_HELP,
@@ -193,7 +193,7 @@ def face_editor() -> gr.ImageEditor:
         buttons=[],
     )
     editor.preprocess = refuse_unreadable_images(editor.preprocess)
-    return editor
+    return write_editor_images_once(editor)
 
 
 def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:

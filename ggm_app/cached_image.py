@@ -1,10 +1,11 @@
-"""An output image that is written to Gradio's cache once per content, never rewritten in place.
+"""Images the app sends that are written to Gradio's cache once per content, never rewritten in place.
 
 Gradio saves every array it sends as ``<cache>/<hash of the bytes>/image.png`` and writes that file again each
 time the same picture is sent (``processing_utils.save_pil_to_cache``). A streamed run sends the same picture
 often (panel 2 every run, unchanged frames), and a browser still fetching the earlier copy then reads a file
 being truncated and rewritten: uvicorn logs ``h11 LocalProtocolError: Too much/little data for declared
-Content-Length`` and the image can arrive broken. Here a picture is written under a temporary name and renamed
+Content-Length`` and the image can arrive broken. (The face editor's value is worse: its background and
+composite are one picture, so one update wrote the same file twice.) Here a picture is written under a temporary name and renamed
 into place once; sending it again only refreshes its timestamp (so the cache sweeper keeps it).
 """
 
@@ -46,3 +47,21 @@ def cached_image(**kwargs) -> gr.Image:
         png_once(value, image.GRADIO_CACHE) if isinstance(value, np.ndarray) else value
     )
     return image
+
+
+def write_editor_images_once(editor: gr.ImageEditor) -> gr.ImageEditor:
+    """``editor`` with the arrays of the values the app sends it (background, composite, layers) written through
+    :func:`png_once`."""
+    plain = editor.postprocess
+
+    def once(image):
+        return png_once(image, editor.GRADIO_CACHE) if isinstance(image, np.ndarray) else image
+
+    def postprocess(value):
+        if isinstance(value, dict):
+            value = {**value, "background": once(value.get("background")), "composite": once(value.get("composite")),
+                     "layers": [once(layer) for layer in value.get("layers") or []]}  # fmt: skip
+        return plain(value)
+
+    editor.postprocess = postprocess
+    return editor

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import app
+from ggm_app import faces
 from ggm_app.cached_image import cached_image
 
 
-def _writes_during_second_send(component, picture, monkeypatch) -> tuple[str, list[str]]:
-    first = component.postprocess(picture).path
+def _files_written(send, monkeypatch) -> tuple[object, list[str]]:
+    """What ``send()`` returns and the files it opened for writing."""
     opened = []
     real_open = io.open
 
@@ -22,8 +24,15 @@ def _writes_during_second_send(component, picture, monkeypatch) -> tuple[str, li
         return real_open(file, mode, *args, **kwargs)
 
     monkeypatch.setattr(io, "open", spy)
-    second = component.postprocess(picture).path
-    monkeypatch.undo()
+    try:
+        return send(), opened
+    finally:
+        monkeypatch.undo()
+
+
+def _writes_during_second_send(component, picture, monkeypatch) -> tuple[str, list[str]]:
+    first = component.postprocess(picture).path
+    second, opened = _files_written(lambda: component.postprocess(picture).path, monkeypatch)
     assert second == first
     return first, opened
 
@@ -46,3 +55,23 @@ def test_gradios_own_image_rewrites_it_which_is_why_the_app_does_not_use_it(pict
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
     path, opened = _writes_during_second_send(gr.Image(format="png"), picture, monkeypatch)
     assert path in opened
+
+
+def test_the_face_editor_writes_a_picked_face_once(picture, monkeypatch, tmp_path):
+    """Its background and composite are one picture: one file, written once, and not again when sent again."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    editor = app.face_editor()
+    value = faces.editor_value(picture)
+    first, opened = _files_written(lambda: editor.postprocess(value), monkeypatch)
+    assert first.background.path == first.composite.path and len(opened) == 1
+    assert np.array_equal(np.asarray(Image.open(first.background.path).convert("RGB")), faces.display(picture))
+    again, opened = _files_written(lambda: editor.postprocess(value), monkeypatch)
+    assert again.background.path == first.background.path and opened == []
+
+
+def test_gradios_own_editor_writes_that_picture_twice(picture, monkeypatch, tmp_path):
+    """If a Gradio release stops rewriting, this fails, and write_editor_images_once can go."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    editor = gr.ImageEditor(type="numpy", format="png")
+    sent, opened = _files_written(lambda: editor.postprocess(faces.editor_value(picture)), monkeypatch)
+    assert opened.count(sent.background.path) == 2
