@@ -9,7 +9,16 @@ import pytest
 import torch
 
 from ggm_core.text_tokenizer import TextTokenizer
-from training.prepare_text import AUSTEN_NOVELS, HEADING, default_cache_dir, main, paragraphs, prepare_text
+from training.prepare_text import (
+    AUSTEN_NOVELS,
+    HEADING,
+    VAL_BLOCK,
+    VAL_EVERY,
+    default_cache_dir,
+    main,
+    paragraphs,
+    prepare_text,
+)
 from training.train_tokenizer import read_paragraphs, train_bpe
 
 NON_ASCII = "Émilie — naïve café 日本 🙂"
@@ -58,6 +67,23 @@ def test_austen_six_novels_and_held_out_validation(austen):
     assert not set(austen["val"]) & set(austen["train"])
     assert not any("Kellynch" in p for p in austen["train"])  # Persuasion's setting
     assert sum("Kellynch" in p for p in austen["val"]) > 20
+
+
+def test_the_judges_corpus_holds_out_blocks_of_every_novel(austen, tmp_path):
+    """austen_all: the same paragraphs as austen, every 20th block of 20 held out, from all six novels."""
+    folder = prepare_text(cache_dir=tmp_path, source="austen_all")
+    assert folder.name == "austen_all"
+    train, val = read_paragraphs(folder / "train.txt"), read_paragraphs(folder / "val.txt")
+    assert sorted(train + val) == sorted(austen["train"] + austen["val"])
+    assert abs(len(val) / (len(train) + len(val)) - 1 / VAL_EVERY) < 0.005
+    stats = json.loads((folder / "stats.json").read_text())
+    assert stats["train"]["sources"] == stats["val"]["sources"] == list(AUSTEN_NOVELS)
+    # Emma comes first in both corpora: its first held-out block is its paragraphs 380-399, read as one stretch
+    first_block = (VAL_EVERY - 1) * VAL_BLOCK
+    assert val[:VAL_BLOCK] == austen["train"][first_block : first_block + VAL_BLOCK]
+    assert train[:first_block] == austen["train"][:first_block]
+    for place in ("Hartfield", "Kellynch", "Pemberley", "Norland"):  # Emma, Persuasion, P&P, S&S
+        assert any(place in p for p in val) and any(place in p for p in train), place
 
 
 def test_austen_front_matter_and_headings_removed(austen):

@@ -12,7 +12,7 @@ from ggm_core.md4.network import POSITIONS
 class TrainConfig:
     # data
     dataset: str = "text"  # "text" or "faces"
-    corpus: str = "austen"  # text: "austen", or a folder / .txt file of your own
+    corpus: str = "austen"  # text: "austen", "austen_all" (the judge's), or a folder / .txt file of your own
     faces: str = "dcgan"  # faces: "dcgan" (sampled from gan-face-generate) or a folder of images
     vq_dir: str = "assets/vq_faces"  # faces: the image tokenizer
     augment: str = ""  # faces: "flip" adds every training face mirrored left-right

@@ -41,11 +41,11 @@ def _draw(tokens: torch.Tensor, batch_size: int, seq_len: int, windowed: bool, g
 
 def prepared_corpus(cfg: TrainConfig) -> Path:
     """The folder holding the config's corpus split into ``train.txt`` and ``val.txt`` (prepared if needed)."""
-    from training.prepare_text import prepare_text
+    from training.prepare_text import SOURCES, prepare_text
 
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
-    if cfg.corpus == "austen":
-        return prepare_text(cache_dir=cache)
+    if cfg.corpus in SOURCES:
+        return prepare_text(cache_dir=cache, source=cfg.corpus)
     source = Path(cfg.corpus)
     kwargs = {"folder": source} if source.is_dir() else {"files": [source]}
     where = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:10]  # two folders named alike stay apart

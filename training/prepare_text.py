@@ -2,9 +2,11 @@
 
 The default corpus is Jane Austen's six novels from the Debian package r-cran-janeaustenr (read with
 `rdata`, no R needed); one whole novel is held out for validation. A user corpus (.txt files) holds out
-every 20th paragraph instead.
+every 20th paragraph instead. The source "austen_all" (for the judge, which must know every novel's names and
+phrasing to score the models fairly) reads all six novels and holds out every 20th block of 20 paragraphs.
 
     python -m training.prepare_text                      # Austen, validation = Persuasion
+    python -m training.prepare_text --source austen_all  # all six novels, validation = 5% of them in blocks
     python -m training.prepare_text --folder my_texts/ --name mine
 """
 
@@ -35,6 +37,8 @@ HEADING = re.compile(r"(chapter|volume|book)\s+([0-9]+|[ivxlcdm]+)\.?", re.IGNOR
 FIRST_CHAPTER = re.compile(r"chapter\s+(1|i)\.?", re.IGNORECASE)
 END_MATTER = re.compile(r"the end|finis|a note on the text", re.IGNORECASE)
 VAL_EVERY = 20  # user corpora: every 20th paragraph (5%) goes to validation
+VAL_BLOCK = 20  # austen_all: paragraphs held out together, so a held-out window reads as continuous prose
+SOURCES = ("austen", "austen_all")
 
 
 def default_cache_dir() -> Path:
@@ -149,15 +153,15 @@ def prepare_text(
     """Write train.txt, val.txt and stats.json to `<cache_dir>/text/<name>` and return that folder.
 
     With `files` and/or `folder` (all *.txt below it, sorted) the corpus is the user's text and `name`
-    defaults to "custom"; otherwise `source` names the built-in corpus (only "austen").
-    Existing outputs are kept unless `force`.
+    defaults to "custom"; otherwise `source` names the built-in corpus ("austen", or "austen_all": all six novels,
+    every ``VAL_EVERY``-th block of ``VAL_BLOCK`` paragraphs held out). Existing outputs are kept unless `force`.
     """
     user = bool(files or folder)
-    if not user and source != "austen":
-        raise ValueError(f"unknown source {source!r}: use 'austen', or give files/folder")
+    if not user and source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}: use one of {SOURCES}, or give files/folder")
     if not user and val_novel not in AUSTEN_NOVELS:
         raise ValueError(f"val_novel must be one of {AUSTEN_NOVELS}, not {val_novel!r}")
-    out = Path(cache_dir or default_cache_dir()) / "text" / (name or ("custom" if user else "austen"))
+    out = Path(cache_dir or default_cache_dir()) / "text" / (name or ("custom" if user else source))
     outputs = [out / "train.txt", out / "val.txt", out / "stats.json"]
     paths = [Path(f) for f in files or []] + (sorted(Path(folder).rglob("*.txt")) if folder else [])
     if user and not paths:
@@ -176,6 +180,12 @@ def prepare_text(
         train = [p for i, p in enumerate(paras) if i % VAL_EVERY != VAL_EVERY - 1]
         val = paras[VAL_EVERY - 1 :: VAL_EVERY]
         train_src = val_src = [str(p) for p in paths]
+    elif source == "austen_all":
+        paras = [p for v in load_austen().values() for p in paragraphs(austen_body(v))]
+        held = [i // VAL_BLOCK % VAL_EVERY == VAL_EVERY - 1 for i in range(len(paras))]
+        train = [p for p, h in zip(paras, held, strict=True) if not h]
+        val = [p for p, h in zip(paras, held, strict=True) if h]
+        train_src = val_src = list(AUSTEN_NOVELS)
     else:
         novels = {k: paragraphs(austen_body(v)) for k, v in load_austen().items()}
         train_src = [k for k in AUSTEN_NOVELS if k != val_novel]
@@ -203,12 +213,19 @@ def main(argv=None) -> None:
     ap.add_argument("--files", nargs="+", type=Path, help="user .txt files instead of Austen")
     ap.add_argument("--folder", type=Path, help="use all *.txt files below this folder instead of Austen")
     ap.add_argument("--name", help="output subfolder text/<name> (default: austen, or custom for user text)")
+    ap.add_argument("--source", default="austen", choices=SOURCES, help="the built-in corpus")
     ap.add_argument("--val-novel", default="persuasion", choices=AUSTEN_NOVELS, help="held-out Austen novel")
     ap.add_argument("--force", action="store_true", help="rebuild even if the outputs exist")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     out = prepare_text(
-        args.cache_dir, files=args.files, folder=args.folder, name=args.name, val_novel=args.val_novel, force=args.force
+        args.cache_dir,
+        source=args.source,
+        files=args.files,
+        folder=args.folder,
+        name=args.name,
+        val_novel=args.val_novel,
+        force=args.force,
     )
     stats = json.loads((out / "stats.json").read_text())
     print(f"text corpus in {out} ({time.perf_counter() - t0:.1f} s)")
