@@ -78,7 +78,7 @@ RUNS = (
              "ema_decay": 0.999}, SMOKE_FACES),
     PlanRun("faces_blackout", "training/configs/blackout_faces.toml",
             {"batch_size": 128, "lr": 2e-4, "max_steps": 20000, "augment": "flip"}, SMOKE | {"widths": "8,16", "batch_size": 2}),
-    PlanRun("judge", "training/configs/judge_austen.toml",
+    PlanRun("judge", "training/configs/judge_austen_all.toml",
             {"vocab_size": 8192, "d_model": 256, "n_layers": 6, "n_heads": 4, "batch_size": 64, "max_steps": 8000,
              "export_dtype": "float16"}, SMOKE_TEXT | {"vocab_size": 8192}, "training.train_judge"),
 )  # fmt: skip
@@ -166,16 +166,17 @@ def unpack(files: Path, out: Path) -> list[Path]:
 
 
 def stage(carry: Path) -> None:
-    """Copy what the GPU machine cannot make itself into ``carry``: the prepared Austen splits and the DCGAN wheel."""
+    """Copy what the GPU machine cannot make itself into ``carry``: the prepared Austen splits (the models' and the
+    judge's) and the DCGAN wheel."""
     from training.prepare_faces import cache_root
-    from training.prepare_text import prepare_text
+    from training.prepare_text import SOURCES, prepare_text
 
-    text = prepare_text()
-    target = carry / "cache" / "text" / text.name
-    shutil.copytree(text, target, dirs_exist_ok=True)
+    for source in SOURCES:
+        text = prepare_text(source=source)
+        shutil.copytree(text, carry / "cache" / "text" / text.name, dirs_exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "gan-face-generate==1.1.1", "-d",
                     str(carry)], check=True)  # fmt: skip
-    print(f"staged {target} (from {cache_root()}) and the gan-face-generate wheel in {carry}")
+    print(f"staged the text splits {SOURCES} (from {cache_root()}) and the gan-face-generate wheel in {carry}")
 
 
 def main(argv=None) -> None:
