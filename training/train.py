@@ -7,6 +7,7 @@ Resumable (``--resume``), CPU or CUDA (bf16 autocast), multi-GPU with
 export use the weight average (``ema_decay``, training/weight_average.py).
 """
 
+import gc
 import json
 import math
 import os
@@ -301,9 +302,14 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
                 bar.write(f"max_minutes={cfg.max_minutes} reached at step {step + 1}; resume with --resume")
             break
     bar.close()
-    if distributed:  # leave together: a rank tearing down while the other still talks can hang gloo
-        dist.barrier()
-        dist.destroy_process_group()
+    if distributed:
+        # Free DDP's reducer while the process group is still registered: freed after it, the reducer held the
+        # group's last reference and ran gloo's destructor with the GIL held, which joins worker threads that may
+        # need the GIL to free a collective's tensors (a deadlock: rank 0 hung at exit in a 2-rank test).
+        objective = None
+        gc.collect()
+        dist.barrier()  # leave together: a rank tearing down while the other still talks can hang gloo
+        dist.destroy_process_group()  # releases the GIL while gloo's workers finish
     return record
 
 
