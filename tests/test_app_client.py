@@ -91,6 +91,8 @@ def test_text_generation_streams_then_reads_out(client):
     assert "network calls" in final[1] and "tokens/s" in final[1] and "**exact**" in final[1]
     assert {t["class_or_confidence"] for t in final[0]} <= {"settled"}
     assert final[4]["value"].endswith(".html")  # the trajectory download
+    # the result shows the scrubber at the last frame; the export's update leaves it where the visitor put it
+    assert outputs[-2][3]["value"] == outputs[-2][3]["maximum"] and "value" not in final[3] and final[3]["visible"]
     page = Path(final[4]["value"]).read_text(encoding="utf-8")
     assert "<script>" in page and "const D" in page
 
