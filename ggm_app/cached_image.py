@@ -21,7 +21,8 @@ from PIL import Image
 
 
 def png_once(image: np.ndarray, cache_dir: str | Path) -> str:
-    """The path of ``image`` (uint8 (H, W, 3)) as a PNG in ``cache_dir``, written atomically if not there yet."""
+    """The path of ``image`` (uint8 (H, W, 3) or (H, W, 4)) as a PNG in ``cache_dir``, written atomically if not
+    there yet."""
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="png")
     data = buffer.getvalue()
@@ -58,6 +59,8 @@ def write_editor_images_once(editor: gr.ImageEditor) -> gr.ImageEditor:
         return png_once(image, editor.GRADIO_CACHE) if isinstance(image, np.ndarray) else image
 
     def postprocess(value):
+        if isinstance(value, np.ndarray):  # a bare picture is the background and the composite (as in Gradio)
+            value = {"background": value, "layers": [], "composite": value}
         if isinstance(value, dict):
             value = {**value, "background": once(value.get("background")), "composite": once(value.get("composite")),
                      "layers": [once(layer) for layer in value.get("layers") or []]}  # fmt: skip

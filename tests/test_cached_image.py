@@ -23,11 +23,9 @@ def _files_written(send, monkeypatch) -> tuple[object, list[str]]:
             opened.append(str(file))
         return real_open(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(io, "open", spy)
-    try:
+    with monkeypatch.context() as patch:  # its own undo: the test's GRADIO_TEMP_DIR stays set
+        patch.setattr(io, "open", spy)
         return send(), opened
-    finally:
-        monkeypatch.undo()
 
 
 def _writes_during_second_send(component, picture, monkeypatch) -> tuple[str, list[str]]:
@@ -67,6 +65,8 @@ def test_the_face_editor_writes_a_picked_face_once(picture, monkeypatch, tmp_pat
     assert np.array_equal(np.asarray(Image.open(first.background.path).convert("RGB")), faces.display(picture))
     again, opened = _files_written(lambda: editor.postprocess(value), monkeypatch)
     assert again.background.path == first.background.path and opened == []
+    bare, opened = _files_written(lambda: editor.postprocess(255 - picture), monkeypatch)  # a bare picture
+    assert bare.background.path == bare.composite.path != first.background.path and len(opened) == 1
 
 
 def test_gradios_own_editor_writes_that_picture_twice(picture, monkeypatch, tmp_path):
