@@ -212,9 +212,11 @@ def main(argv=None) -> None:
     ap.add_argument("--cache-dir", type=Path, help="default: $GGM_CACHE or ~/.cache/ggm")
     ap.add_argument("--files", nargs="+", type=Path, help="user .txt files instead of Austen")
     ap.add_argument("--folder", type=Path, help="use all *.txt files below this folder instead of Austen")
-    ap.add_argument("--name", help="output subfolder text/<name> (default: austen, or custom for user text)")
+    ap.add_argument("--name", help="output subfolder text/<name> (default: the source's name, or custom for user text)")
     ap.add_argument("--source", default="austen", choices=SOURCES, help="the built-in corpus")
-    ap.add_argument("--val-novel", default="persuasion", choices=AUSTEN_NOVELS, help="held-out Austen novel")
+    ap.add_argument(
+        "--val-novel", default="persuasion", choices=AUSTEN_NOVELS, help="held-out Austen novel (source austen)"
+    )
     ap.add_argument("--force", action="store_true", help="rebuild even if the outputs exist")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
