@@ -308,8 +308,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
         # need the GIL to free a collective's tensors (a deadlock: rank 0 hung at exit in a 2-rank test).
         objective = None
         gc.collect()
-        dist.barrier()  # leave together: a rank tearing down while the other still talks can hang gloo
-        dist.destroy_process_group()  # releases the GIL while gloo's workers finish
+        dist.barrier()  # leave together, with no collective in flight: the group then goes with idle workers
+        dist.destroy_process_group()
     return record
 
 
