@@ -5,8 +5,8 @@ time the same picture is sent (``processing_utils.save_pil_to_cache``). A stream
 often (panel 2 every run, unchanged frames), and a browser still fetching the earlier copy then reads a file
 being truncated and rewritten: uvicorn logs ``h11 LocalProtocolError: Too much/little data for declared
 Content-Length`` and the image can arrive broken. (The face editor's value is worse: its background and
-composite are one picture, so one update wrote the same file twice.) Here a picture is written under a temporary name and renamed
-into place once; sending it again only refreshes its timestamp (so the cache sweeper keeps it).
+composite are one picture, so one update wrote the same file twice.) Here a picture is written under a temporary
+name and renamed into place once; sending it again only refreshes its timestamp (so the cache sweeper keeps it).
 """
 
 import hashlib
