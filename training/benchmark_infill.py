@@ -102,7 +102,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     model = load_model(args.model)
     judge = load_judge(args.judge) if args.judge else None
-    judge_corpus = ((judge.metadata.get("training_config") or {}).get("corpus") if judge else None) or "austen"
+    judge_corpus = judge.metadata.get("training_config", {}).get("corpus", "austen") if judge else "austen"
     if judge_corpus != "austen":  # the gaps are cut from Persuasion, which the austen_all judge has read
         raise SystemExit(f"{args.judge} was trained on corpus {judge_corpus!r}, not the 'austen' split whose "
                          "held-out novel the gaps are cut from: its perplexity would reward what it has read")  # fmt: skip
