@@ -19,6 +19,7 @@ from training.judge import (
     generative_perplexity,
     gpt2_config,
     load_judge,
+    mean_nll,
     unigram_entropy,
 )
 from training.train import train
@@ -51,6 +52,17 @@ def test_loss_falls_on_a_repeated_corpus_and_samples_are_seeded():
     a, b = judge.generate_tokens(3, seed=7), judge.generate_tokens(3, seed=7)
     assert torch.equal(a, b) and a.shape == (3, 16) and a.min() >= 0 and a.max() < 16
     assert not torch.equal(a, judge.generate_tokens(3, seed=8))
+
+
+def test_dropout_acts_in_training_only_and_scoring_is_deterministic():
+    torch.manual_seed(0)
+    judge = JudgeModel(GPT2LMHeadModel(gpt2_config(16, 16, 32, 2, 2, dropout=0.3)), None, 16)
+    x0 = torch.randint(0, 16, (4, 16))
+    judge.network.train()
+    first, second = judge.loss(x0)[0].item(), judge.loss(x0)[0].item()
+    assert first != second, "dropout draws a new mask each training pass"
+    assert mean_nll(judge, x0) == mean_nll(judge, x0)
+    assert judge.network.training, "scoring restores the training mode"
 
 
 def test_save_load_round_trip_gives_identical_logits(tmp_path):

@@ -230,6 +230,8 @@ def test_load_model_refuses_non_finite_weights(tmp_path):
         ('clean_share = 0.2\nfamily = "md4"', "clean_share is a GGM setting"),
         ('positions = "alibi"\nfamily = "md4"', "positions = 'alibi': use one of"),
         ('positions = "rotary"', "positions = 'rotary' is an MD4 setting"),
+        ('dropout = 1.0\nfamily = "judge"', "dropout = 1.0 must be in [0, 1)"),
+        ("dropout = 0.1", "dropout is a judge setting"),
     ],
 )
 def test_bad_config_values_are_refused_at_once(tmp_path, capsys, toml, message):

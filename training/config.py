@@ -26,6 +26,7 @@ class TrainConfig:
     n_layers: int = 6
     n_heads: int = 4
     mlp_ratio: int = 4
+    dropout: float = 0.0  # judge: GPT-2's residual, embedding and attention dropout
     positions: str = "learned"  # MD4: "learned" absolute positions or "rotary" (its reference network)
     widths: str = "32,64,96"  # Blackout: the U-Net's channel widths per resolution, comma-separated
     blackout_weighting: str = "elbo"  # Blackout: the loss weight per time, "elbo" (the authors') or "uniform"
@@ -100,6 +101,10 @@ class TrainConfig:
             out.append(f"clean_share = {self.clean_share} must be in [0, 1)")
         if self.clean_share > 0 and self.family != "ggm":
             out.append(f"clean_share is a GGM setting; family {self.family!r} has no clean context")
+        if not 0 <= self.dropout < 1:
+            out.append(f"dropout = {self.dropout} must be in [0, 1)")
+        if self.dropout > 0 and self.family != "judge":
+            out.append(f"dropout is a judge setting; family {self.family!r} trains without it")
         if not 0 <= self.ema_decay < 1:
             out.append(f"ema_decay = {self.ema_decay} must be in [0, 1)")
         return out

@@ -124,8 +124,10 @@ class JudgeModel:
         return folder
 
 
-def gpt2_config(vocab_size: int, seq_len: int, d_model: int, n_layers: int, n_heads: int, mlp_ratio: int = 4):
-    """A small GPT-2 without dropout over ``vocab_size`` tokens plus the start token.
+def gpt2_config(
+    vocab_size: int, seq_len: int, d_model: int, n_layers: int, n_heads: int, mlp_ratio: int = 4, dropout: float = 0.0
+):
+    """A small GPT-2 over ``vocab_size`` tokens plus the start token, with one ``dropout`` rate (training only).
 
     Input and output embeddings are untied: the training state is one safetensors file, which stores no
     shared tensors.
@@ -137,9 +139,9 @@ def gpt2_config(vocab_size: int, seq_len: int, d_model: int, n_layers: int, n_he
         n_layer=n_layers,
         n_head=n_heads,
         n_inner=mlp_ratio * d_model,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=dropout,
         bos_token_id=vocab_size,
         eos_token_id=None,
         tie_word_embeddings=False,
@@ -149,7 +151,7 @@ def gpt2_config(vocab_size: int, seq_len: int, d_model: int, n_layers: int, n_he
 def build_judge(cfg, data) -> JudgeModel:
     """The training-script family: a judge sized by the config's d_model / n_layers / n_heads / seq_len."""
     vocab = data.tokenizer.vocab_size
-    config = gpt2_config(vocab, cfg.seq_len, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.mlp_ratio)
+    config = gpt2_config(vocab, cfg.seq_len, cfg.d_model, cfg.n_layers, cfg.n_heads, cfg.mlp_ratio, cfg.dropout)
     return JudgeModel(GPT2LMHeadModel(config), data.tokenizer, vocab)
 
 
