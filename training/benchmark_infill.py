@@ -14,12 +14,15 @@ word boundary are removed and the gap is written three ways, then filled by the 
 
 For each it prints the share of gaps whose first generated word is a real word (seen in the training split,
 training/word_metrics.py), the real-word rate of the completed windows' words, the share of completions
-that kept the user's text unchanged, and with ``--judge`` the judge's perplexity of the completed windows
-(each window re-encoded in the judge's BPE and scored whole); then the app's three example texts with seeds
-0-7.
+that kept the user's text unchanged, and with ``--judge`` two perplexities under the judge: of the completed
+windows, each re-encoded in its BPE and scored whole (the model also writes the tokens after the window's
+text, up to its context length), and of the real text after the gap given everything before it (the same
+tokens in every row: how well the filled gap leads into what follows). The original text, with the three
+removed words in place, is the reference row. Then the app's three example texts with seeds 0-7.
 """
 
 import argparse
+import math
 import random
 import re
 import time
@@ -37,13 +40,15 @@ from training.prepare_text import prepare_text
 from training.word_metrics import WORD, real_word_rate, word_vocabulary
 
 SPELLINGS = ("natural, new seam", "natural, old seam", "no space")
+GAP_WORDS = 3  # words removed per gap; the model fills ``--gap-tokens`` tokens in their place
 
 
 def cut_gaps(
-    text: str, count: int, seed: int, before: int = 30, after: int = 25, gap_words: int = 3
-) -> list[tuple[str, str]]:
-    """``count`` (prefix, suffix) pairs from ``text``: ``before`` words, a gap where ``gap_words`` words were,
-    then ``after`` words; the prefix ends with the space before the removed words, as a person types it."""
+    text: str, count: int, seed: int, before: int = 30, after: int = 25, gap_words: int = GAP_WORDS
+) -> list[tuple[str, str, str]]:
+    """``count`` (prefix, removed, suffix) triples from ``text``: ``before`` words, a gap where ``gap_words``
+    words were, then ``after`` words; the prefix ends with the space before the removed words, as a person
+    types it, and ``prefix + removed + suffix`` is the original window."""
     words = list(re.finditer(r"\S+", text))
     rng = random.Random(seed)
     out = []
@@ -56,7 +61,7 @@ def cut_gaps(
         suffix = text[words[i + gap_words - 1].end() : end]
         if not prefix.endswith(" ") or "\n" in prefix[-2:]:
             continue
-        out.append((prefix, suffix))
+        out.append((prefix, text[words[i].start() : words[i + gap_words - 1].end()], suffix))
     return out
 
 
@@ -82,6 +87,33 @@ def fill(model, text: str, gap_tokens: int, heal: bool, seed: int, **knobs) -> t
     tokens = [int(t) for t in final.tokens]
     first_free = int(np.argmin(known))
     return tok.decode(tokens), len(tok.decode(tokens[:first_free]))
+
+
+def split_at_suffix(completed: str, offset: int, suffix: str) -> tuple[str, str] | None:
+    """(everything before the real text that follows the gap, that text), or None if it was not kept.
+
+    The space before the suffix goes with it, as the BPE spells a word with its leading space.
+    """
+    start = completed.find(suffix.strip(), offset)
+    if start < 0:
+        return None
+    before, after = completed[:start], suffix.strip()
+    if before.endswith(" "):
+        before, after = before[:-1], " " + after
+    return before, after
+
+
+@torch.no_grad()
+def suffix_perplexity(judge, splits: list[tuple[str, str]]) -> float:
+    """The judge's perplexity of the real text after each gap given everything before it (the window's start
+    dropped if the pair exceeds the judge's context): how well the filled gap leads into what follows."""
+    total, count = 0.0, 0
+    for before, after in splits:
+        head, tail = judge.tokenizer.encode(before), judge.tokenizer.encode(after)
+        tokens = torch.tensor((head + tail)[-judge.seq_len :]).reshape(1, -1)
+        nll = judge.token_nll(tokens)[0, -len(tail) :]
+        total, count = total + nll.double().sum().item(), count + nll.numel()
+    return math.exp(total / count)
 
 
 def judge_perplexity(judge, windows: list[str]) -> float:
@@ -111,9 +143,9 @@ def main(argv=None) -> None:
     corpus = prepare_text()
     vocabulary = word_vocabulary((corpus / "train.txt").read_text(encoding="utf-8"))
     cases = cut_gaps((corpus / "val.txt").read_text(encoding="utf-8"), args.gaps, args.seed)
-    rows = {name: {"first": [], "windows": [], "kept": []} for name in spellings}
+    rows = {name: {"first": [], "windows": [], "kept": [], "splits": []} for name in spellings}
     began = time.perf_counter()
-    for index, (prefix, suffix) in enumerate(tqdm(cases, desc="gaps")):
+    for index, (prefix, _, suffix) in enumerate(tqdm(cases, desc="gaps")):
         gap = f"[{args.gap_tokens}]"
         for name, text, heal, knobs in (
             (SPELLINGS[0], f"{prefix}{gap}{suffix}", True, {}),
@@ -126,19 +158,30 @@ def main(argv=None) -> None:
             rows[name]["first"].append(first_word(completed, offset) in vocabulary)
             rows[name]["windows"].append(completed)
             kept = completed.startswith(prefix if name != SPELLINGS[2] else prefix.rstrip(" "))
-            rows[name]["kept"].append(kept and suffix.strip()[:20] in completed)
+            split = split_at_suffix(completed, offset, suffix)
+            rows[name]["kept"].append(kept and split is not None)
+            if split:
+                rows[name]["splits"].append(split)
     print(f"\n{len(cases)} gaps of {args.gap_tokens} tokens from held-out Persuasion, exact chain, "
           f"{time.perf_counter() - began:.0f} s\n")  # fmt: skip
     print(
-        "| spelling | first generated word real | words of the completed windows real | text kept | judge perplexity |"
+        "| spelling | first generated word real | words of the completed windows real | text kept "
+        "| judge perplexity: window | judge perplexity: the text after the gap |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for name, r in rows.items():
         first = 100 * sum(r["first"]) / len(r["first"])
         words = 100 * real_word_rate(r["windows"], vocabulary)
         kept = 100 * sum(r["kept"]) / len(r["kept"])
         perplexity = f"{judge_perplexity(judge, r['windows']):.1f}" if judge else "–"
-        print(f"| {name} | {first:.1f}% | {words:.1f}% | {kept:.0f}% | {perplexity} |")
+        after = f"{suffix_perplexity(judge, r['splits']):.1f}" if judge else "–"
+        print(f"| {name} | {first:.1f}% | {words:.1f}% | {kept:.0f}% | {perplexity} | {after} |")
+    originals = ["".join(case) for case in cases]
+    words = 100 * real_word_rate(originals, vocabulary)
+    perplexity = f"{judge_perplexity(judge, originals):.1f}" if judge else "–"
+    splits = [split_at_suffix(text, len(c[0]), c[2]) for text, c in zip(originals, cases, strict=True)]
+    after = f"{suffix_perplexity(judge, splits):.1f}" if judge else "–"
+    print(f"| the original text (the {GAP_WORDS} removed words in place) | | {words:.1f}% | | {perplexity} | {after} |")
     app_defaults = app_knobs(model)
     print(f"\nThe app's own examples, seeds 0-7 (the new seam, the app's defaults {app_defaults}; first generated "
           "word of the gap):\n")  # fmt: skip
