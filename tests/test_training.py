@@ -15,9 +15,9 @@ import torch
 from safetensors.torch import load_file
 
 from ggm_core import load_model, sample_tokens
-from training.config import load_config
+from training.config import TrainConfig, load_config
 from training.plot_runs import main as plot_runs
-from training.train import train
+from training.train import learning_rate, train
 from training.train_state import training_record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -231,6 +231,7 @@ def test_load_model_refuses_non_finite_weights(tmp_path):
         ('positions = "alibi"\nfamily = "md4"', "positions = 'alibi': use one of"),
         ('positions = "rotary"', "positions = 'rotary' is an MD4 setting"),
         ('dropout = 1.0\nfamily = "judge"', "dropout = 1.0 must be in [0, 1)"),
+        ("max_steps = 100\ndecay_steps = 50", "decay_steps = 50 must be 0 (= max_steps) or ≥ max_steps = 100"),
         ("dropout = 0.1", "dropout is a judge setting"),
     ],
 )
@@ -240,6 +241,15 @@ def test_bad_config_values_are_refused_at_once(tmp_path, capsys, toml, message):
     with pytest.raises(SystemExit):
         load_config(["--config", str(path)])
     assert message in capsys.readouterr().err
+
+
+def test_decay_steps_stretch_the_cosine_past_the_run_s_end():
+    short = TrainConfig(lr=1.0, min_lr_ratio=0.1, warmup_steps=10, max_steps=110)
+    stretched = TrainConfig(lr=1.0, min_lr_ratio=0.1, warmup_steps=10, max_steps=110, decay_steps=210)
+    assert learning_rate(short, 5) == learning_rate(stretched, 5) == 0.6  # warm-up: (step + 1) / warmup_steps
+    assert learning_rate(short, 110) == pytest.approx(0.1)  # decayed to min_lr_ratio · lr at max_steps
+    assert learning_rate(stretched, 110) == pytest.approx(0.55)  # half way down its 200-step cosine
+    assert learning_rate(stretched, 210) == pytest.approx(0.1)
 
 
 def test_a_whole_number_is_a_valid_float(tmp_path):

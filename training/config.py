@@ -46,6 +46,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999  # weight average validated, sampled and exported (training/weight_average.py)
     max_steps: int = 10_000
+    decay_steps: int = 0  # the cosine's length in steps; 0 = max_steps (a run may stop before the decay ends)
     max_minutes: float = 0.0  # stop (with a checkpoint) after this much wall time in this process; 0 = no limit
     seed: int = 0
     init_from: str = ""  # a model folder whose weights start the run (same family, network and process)
@@ -101,6 +102,8 @@ class TrainConfig:
             out.append(f"clean_share = {self.clean_share} must be in [0, 1)")
         if self.clean_share > 0 and self.family != "ggm":
             out.append(f"clean_share is a GGM setting; family {self.family!r} has no clean context")
+        if self.decay_steps and self.decay_steps < self.max_steps:
+            out.append(f"decay_steps = {self.decay_steps} must be 0 (= max_steps) or ≥ max_steps = {self.max_steps}")
         if not 0 <= self.dropout < 1:
             out.append(f"dropout = {self.dropout} must be in [0, 1)")
         if self.dropout > 0 and self.family != "judge":
