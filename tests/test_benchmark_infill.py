@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import pytest
 import torch
 from transformers import GPT2LMHeadModel
 
@@ -41,4 +42,10 @@ def test_suffix_perplexity_scores_only_the_text_after_the_gap():
     nll = judge.token_nll(torch.tensor([head + tail]))[0, len(head) :]
     assert math.isclose(suffix_perplexity(judge, [(before, after)]), math.exp(nll.double().mean().item()), rel_tol=1e-6)
     long_before = " ".join(["word"] * 100)  # over the judge's 32 tokens: the window's start is dropped
-    assert math.isfinite(suffix_perplexity(judge, [(long_before, after)]))
+    kept = (tokenizer.encode(long_before) + tail)[-32:]
+    nll = judge.token_nll(torch.tensor([kept]))[0, 32 - len(tail) :]
+    expected = math.exp(nll.double().mean().item())
+    assert math.isclose(suffix_perplexity(judge, [(long_before, after)]), expected, rel_tol=1e-6)
+    assert math.isclose(suffix_perplexity(judge, [(long_before, after), (before, "")]), expected, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="no text after the gaps"):
+        suffix_perplexity(judge, [(before, "")])

@@ -47,7 +47,7 @@ def cut_gaps(
     text: str, count: int, seed: int, before: int = 30, after: int = 25, gap_words: int = GAP_WORDS
 ) -> list[tuple[str, str, str]]:
     """``count`` (prefix, removed, suffix) triples from ``text``: ``before`` words, a gap where ``gap_words``
-    words were, then ``after`` words; the prefix ends with the space before the removed words, as a person
+    words were, then ``after`` + 1 words; the prefix ends with the space before the removed words, as a person
     types it, and ``prefix + removed + suffix`` is the original window."""
     words = list(re.finditer(r"\S+", text))
     rng = random.Random(seed)
@@ -110,9 +110,14 @@ def suffix_perplexity(judge, splits: list[tuple[str, str]]) -> float:
     total, count = 0.0, 0
     for before, after in splits:
         head, tail = judge.tokenizer.encode(before), judge.tokenizer.encode(after)
-        tokens = torch.tensor((head + tail)[-judge.seq_len :]).reshape(1, -1)
-        nll = judge.token_nll(tokens)[0, -len(tail) :]
+        tokens = (head + tail)[-judge.seq_len :]
+        scored = min(len(tail), len(tokens))
+        if scored == 0:
+            continue
+        nll = judge.token_nll(torch.tensor(tokens).reshape(1, -1))[0, len(tokens) - scored :]
         total, count = total + nll.double().sum().item(), count + nll.numel()
+    if count == 0:
+        raise ValueError("no text after the gaps to score")
     return math.exp(total / count)
 
 
@@ -160,8 +165,7 @@ def main(argv=None) -> None:
             kept = completed.startswith(prefix if name != SPELLINGS[2] else prefix.rstrip(" "))
             split = split_at_suffix(completed, offset, suffix)
             rows[name]["kept"].append(kept and split is not None)
-            if split:
-                rows[name]["splits"].append(split)
+            rows[name]["splits"].append(split)
     print(f"\n{len(cases)} gaps of {args.gap_tokens} tokens from held-out Persuasion, exact chain, "
           f"{time.perf_counter() - began:.0f} s\n")  # fmt: skip
     print(
@@ -169,19 +173,21 @@ def main(argv=None) -> None:
         "| judge perplexity: window | judge perplexity: the text after the gap |"
     )
     print("|---|---|---|---|---|---|")
+    originals = ["".join(case) for case in cases]
+    original_splits = [split_at_suffix(text, len(c[0]), c[2]) for text, c in zip(originals, cases, strict=True)]
+    common = [i for i in range(len(cases)) if all(r["splits"][i] for r in rows.values())]  # the same text in each row
     for name, r in rows.items():
         first = 100 * sum(r["first"]) / len(r["first"])
         words = 100 * real_word_rate(r["windows"], vocabulary)
         kept = 100 * sum(r["kept"]) / len(r["kept"])
         perplexity = f"{judge_perplexity(judge, r['windows']):.1f}" if judge else "–"
-        after = f"{suffix_perplexity(judge, r['splits']):.1f}" if judge else "–"
+        after = f"{suffix_perplexity(judge, [r['splits'][i] for i in common]):.1f}" if judge else "–"
         print(f"| {name} | {first:.1f}% | {words:.1f}% | {kept:.0f}% | {perplexity} | {after} |")
-    originals = ["".join(case) for case in cases]
     words = 100 * real_word_rate(originals, vocabulary)
     perplexity = f"{judge_perplexity(judge, originals):.1f}" if judge else "–"
-    splits = [split_at_suffix(text, len(c[0]), c[2]) for text, c in zip(originals, cases, strict=True)]
-    after = f"{suffix_perplexity(judge, splits):.1f}" if judge else "–"
+    after = f"{suffix_perplexity(judge, [original_splits[i] for i in common]):.1f}" if judge else "–"
     print(f"| the original text (the {GAP_WORDS} removed words in place) | | {words:.1f}% | | {perplexity} | {after} |")
+    print(f"\nThe text after the gap is scored on the {len(common)} gaps whose every completion kept it whole.")
     app_defaults = app_knobs(model)
     print(f"\nThe app's own examples, seeds 0-7 (the new seam, the app's defaults {app_defaults}; first generated "
           "word of the gap):\n")  # fmt: skip
