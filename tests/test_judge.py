@@ -3,6 +3,7 @@
 import csv
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,10 +13,11 @@ from transformers import GPT2LMHeadModel
 from ggm_core.text_tokenizer import TextTokenizer
 from training.benchmark_quality import COLUMNS, FACE_COLUMNS
 from training.benchmark_quality import main as benchmark_main
-from training.config import load_config
+from training.config import TrainConfig, load_config
 from training.image_metrics import frechet_distance, frechet_distance_from_stats, mean_term, vq_features
 from training.judge import (
     JudgeModel,
+    build_judge,
     generative_perplexity,
     gpt2_config,
     load_judge,
@@ -56,7 +58,9 @@ def test_loss_falls_on_a_repeated_corpus_and_samples_are_seeded():
 
 def test_dropout_acts_in_training_only_and_scoring_is_deterministic():
     torch.manual_seed(0)
-    judge = JudgeModel(GPT2LMHeadModel(gpt2_config(16, 16, 32, 2, 2, dropout=0.3)), None, 16)
+    cfg = TrainConfig(family="judge", seq_len=16, d_model=32, n_layers=2, n_heads=2, dropout=0.3)
+    judge = build_judge(cfg, SimpleNamespace(tokenizer=SimpleNamespace(vocab_size=16)))
+    assert judge.network.config.resid_pdrop == judge.network.config.attn_pdrop == 0.3
     x0 = torch.randint(0, 16, (4, 16))
     judge.network.train()
     first, second = judge.loss(x0)[0].item(), judge.loss(x0)[0].item()
