@@ -18,6 +18,7 @@ class TrainConfig:
     augment: str = ""  # faces: "flip" adds every training face mirrored left-right
     cache_dir: str = ""  # prepared data; "" = $GGM_CACHE or ~/.cache/ggm
     vocab_size: int = 2048  # text: BPE size
+    windows: str = "stream"  # text: "stream" (any 128 tokens in a row) or "documents" (paragraphs, END, PAD)
     seq_len: int = 128
     # model
     family: str = "ggm"  # "ggm", "md4" (masked diffusion), "blackout" (faces, pixels) or "judge"; training/families.py
@@ -94,6 +95,8 @@ class TrainConfig:
             out.append(f"positions = {self.positions!r}: use one of {POSITIONS}")
         if self.positions != "learned" and self.family != "md4":
             out.append(f"positions = {self.positions!r} is an MD4 setting; family = {self.family!r} has its own")
+        if self.windows not in ("stream", "documents"):
+            out.append(f"windows = {self.windows!r}: use 'stream' or 'documents'")
         if self.augment not in ("", "flip"):
             out.append(f"augment = {self.augment!r}: use '' or 'flip'")
         if not 0 < self.beta2 < 1:

@@ -53,24 +53,30 @@ def prepared_corpus(cfg: TrainConfig) -> Path:
 
 
 def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
-    """Prepare the corpus, train (or reuse) the BPE in ``tokenizer_dir``, and encode both splits."""
+    """Prepare the corpus, train (or reuse) the BPE in ``tokenizer_dir``, and encode both splits: as one stream
+    of paragraphs each followed by a newline (``windows = "stream"``), or as paragraph-aligned windows ending in
+    END and PAD (``"documents"``: the BPE gains those two tokens, training/documents.py)."""
     from ggm_core.text_tokenizer import TextTokenizer
+    from training.documents import document_windows
     from training.train_tokenizer import read_paragraphs, train_bpe
 
     folder = prepared_corpus(cfg)
     if not (tokenizer_dir / "tokenizer.json").is_file():
         train_bpe(folder / "train.txt", cfg.vocab_size, tokenizer_dir)
     tokenizer = TextTokenizer.load(tokenizer_dir)
+    if cfg.windows == "documents":
+        tokenizer = tokenizer.save_with_document_tokens(tokenizer_dir)
     newline = tokenizer.encode("\n")
 
     def encode(path: Path) -> torch.Tensor:
-        ids: list[int] = []
-        for paragraph in read_paragraphs(path):
-            ids.extend(tokenizer.encode(paragraph))
-            ids.extend(newline)
-        return torch.tensor(ids, dtype=torch.int32)
+        if cfg.windows == "documents":
+            return document_windows(read_paragraphs(path), tokenizer, cfg.seq_len)
+        return torch.tensor(
+            [i for p in read_paragraphs(path) for i in tokenizer.encode(p) + newline], dtype=torch.int32
+        )
 
-    return TokenData(encode(folder / "train.txt"), encode(folder / "val.txt"), tokenizer, windowed=True)
+    windowed = cfg.windows == "stream"
+    return TokenData(encode(folder / "train.txt"), encode(folder / "val.txt"), tokenizer, windowed=windowed)
 
 
 def prepared_faces(cfg: TrainConfig) -> Path:

@@ -69,7 +69,7 @@ def validation_loss(model, batches: list[torch.Tensor], device: torch.device, au
 
 
 # The fields that shape the network, the process or the data: a resumed run must keep them.
-ARCHITECTURE = ("dataset", "corpus", "faces", "vq_dir", "vocab_size", "seq_len", "family", "denoiser", "d_model",
+ARCHITECTURE = ("dataset", "corpus", "windows", "faces", "vq_dir", "vocab_size", "seq_len", "family", "denoiser", "d_model",
                 "n_layers", "n_heads", "mlp_ratio", "positions", "widths", "blackout_weighting", "sweeps",
                 "survival", "eps", "noise")  # fmt: skip
 
