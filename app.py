@@ -35,7 +35,6 @@ from ggm_app.controls import (  # noqa: E402
     TabController,
     advanced_panel,
     compare_columns,
-    pass_junk_on,
     refuse_unreadable_images,
 )
 
@@ -133,10 +132,11 @@ def face_view(elem_id: str, label: str = "3 · Result", height: int = 300) -> gr
 # ============================================================================================== text tab
 def build_text_tab(slot: ModelSlot) -> None:
     gr.Markdown(
-        "Type some text and mark gaps with **`[___]`** (a gap of the default length) or **`[N]`** (a gap of N "
-        "tokens), then **Fill the gaps** and watch them fill, one token per network call. Your text never "
-        "changes. Or **Generate from nothing**, or **Noise it** to watch the forward process dissolve your text "
-        "and the reverse chain bring a sample back."
+        "Type some text and mark gaps with **`[___]`** (a few words: the model chooses how many) or **`[N]`** "
+        "(exactly N tokens), then **Fill the gaps** and watch them fill, one token per network call. Your text "
+        "never changes, and it is the whole text: nothing is written after it unless you tick **Write on**. Or "
+        "**Generate from nothing**, or **Noise it** to watch the forward process dissolve your text and the "
+        "reverse chain bring a sample back."
     )
     with gr.Row():
         with gr.Column(scale=3):
@@ -150,13 +150,12 @@ def build_text_tab(slot: ModelSlot) -> None:
             gen_btn = gr.Button("Generate from nothing", elem_id="text-generate")
             noise_btn = gr.Button("Noise it, then bring it back", elem_id="text-noise")
             stop_btn = gr.Button("■ Stop", variant="stop", elem_id="text-stop")
-            gap_len = gr.Slider(1, 64, value=textui.DEFAULT_GAP, step=1, label="Tokens in a [___] gap")
-            gap_len.preprocess = pass_junk_on(gap_len.preprocess)
+            write_on = gr.Checkbox(False, label="Write on after my text", elem_id="text-write-on")
     out = run_outputs(token_view("text-out"), "text", "Download the trajectory (HTML)")
     gr.Markdown(STATE_HELP)
     advanced = advanced_panel("text", slot)
     tab = TabController(slot, textui.TextView(), textui.plan_run, advanced, out)
-    inputs, names = [prompt, gap_len], ["text", "gap"]
+    inputs, names = [prompt, write_on], ["text", "write_on"]
     tab.wire_run(infill_btn.click, "infill", inputs, names, "infill_text")
     tab.wire_run(prompt.submit, "infill", inputs, names, False)
     tab.wire_run(gen_btn.click, "generate", inputs, names, "generate_text")

@@ -240,7 +240,8 @@ class CompareParts:
 class TabController:
     """Runs, Stop, scrub, belief, export and Compare for one tab, for any family.
 
-    ``planner(mode, inputs, model)`` → :class:`RunPlan`; ``mode`` is "infill", "generate" or "noise".
+    ``planner(mode, inputs, model, settings)`` → :class:`RunPlan`; ``mode`` is "infill", "generate" or "noise";
+    ``settings`` are the run's (a planner that samples, as the text tab's gap-length choice does, uses them).
     """
 
     def __init__(self, slot: ModelSlot, view, planner: Callable, advanced: Advanced, outputs: RunOutputs) -> None:
@@ -276,7 +277,7 @@ class TabController:
     def _stream(self, mode: str, tab_inputs: list, name, settings_values: list, visitor: str):
         name, model = self.slot.pick(name)
         settings, range_notices = self._settings(model, settings_values)
-        plan = self.planner(mode, tab_inputs, model)
+        plan = self.planner(mode, tab_inputs, model, settings)
         plan.notices[:0] = range_notices
         extra_skip = tuple(gr.skip() for _ in self.out.extra)
         if plan.error:
@@ -431,7 +432,7 @@ class TabController:
             sessions, notes = [], []
             for name, budget in zip(picks[:columns], picks[columns:], strict=True):
                 name, model = self.slot.pick(name)
-                plan = self.planner(mode, tab_inputs, model)
+                plan = self.planner(mode, tab_inputs, model, RunSettings.for_budget(model, budget, model.seq_len, seed))
                 if plan.error:
                     gr.Warning(plain(plan.error))
                     yield tuple(gr.skip() for _ in range(2 * columns))

@@ -223,7 +223,7 @@ class FaceView:
         return export_gif(frames, export_dir() / "ggm_face_trajectory.gif")
 
 
-def plan_run(mode: str, inputs: list, model) -> RunPlan:
+def plan_run(mode: str, inputs: list, model, settings=None) -> RunPlan:
     """The faces tab's input (the editor) for ``model``: known token cells and the user's image, or an error.
 
     The first frame also sends panel 2, the cells the model will redraw. Generating takes no input: the button

@@ -1,20 +1,11 @@
-"""Text tab logic: the gap syntax, infill plans on the model's fixed-length canvas, coloured frames, HTML export.
+"""Text tab logic: coloured frames, the belief shading, the HTML export, and the run plan of the tab's inputs.
 
-Gap syntax: ``[___]`` (any number of underscores) is a gap of the default length, ``[N]`` a gap of N tokens.
-Any other bracketed text is kept as text, with a notice. The model always writes ``seq_len`` tokens: positions
-after the input are generated too (the model continues the text). Known tokens are clamped by the sampler.
-
-The seam before a gap: the byte-level BPE writes a space as the start of the next word (" want"), so text
-typed "a [___]" would end in a lone " " token, which the model almost never saw before a word, and the gap
-would open with a word fragment. So a space that ends the text before a gap (or before the continuation) is
-moved into the gap: the text is encoded without it, and the gap's first token is held to tokens that start
-with a space. The user's text comes back unchanged.
+The gap syntax, the canvas plan, the seams and the gap lengths the model chooses are the library's
+(ggm_core.text_infill); this module shows them.
 """
 
 import html
 import json
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,160 +13,16 @@ import torch
 
 from ggm_app.common import STATE_COLORS, STATE_LABELS, export_dir
 from ggm_app.session import RunPlan, Trajectory
+from ggm_core.text_infill import CANDIDATE_LENGTHS, allowed_tokens, choose_gap_lengths, parse_gaps, plan_infill
 
-DEFAULT_GAP = 8
 MASK_PIECE = "▒"  # a masked token (MD4)
+END_PIECE = " ∎"  # the end of the text (a model trained on whole documents); PAD shows as nothing
 NEWLINE = "↵"  # line breaks in the token view (a token display cannot break a line)
 EXAMPLES = [  # the page's example texts
     "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a [___].",
     "Emma Woodhouse, handsome, clever, and rich, [12] and had lived nearly twenty-one years in the world.",
-    "“My dear Mr. Bennet,” said his lady to him one day, “[___]” Mr. Bennet replied that he had not.",
+    "It was a [___] day. “[16]” said Mr. Bennet.",
 ]
-_BRACKETED = re.compile(r"\[([^\[\]\n]*)\]")
-_MAX_NOTICES = 4
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Known text, or a gap of ``length`` tokens."""
-
-    text: str = ""
-    length: int = 0
-
-    @property
-    def is_gap(self) -> bool:
-        return self.length > 0
-
-
-@dataclass
-class TextPlan:
-    """The canvas to sample: ``tokens`` (placeholders at free positions) and the ``known`` mask, both length L."""
-
-    tokens: list[int]
-    known: list[bool]
-    notices: list[str] = field(default_factory=list)  # worth a pop-up: something was changed or ignored
-    remarks: list[str] = field(default_factory=list)  # for the status line only
-    error: str | None = None  # set when there is nothing to run
-    space_first: list[int] = field(default_factory=list)  # free positions whose token must start with a space
-
-    @property
-    def n_free(self) -> int:
-        return len(self.known) - sum(self.known)
-
-
-def parse_gaps(
-    text: str, default_gap: int = DEFAULT_GAP, max_gap: int | None = None
-) -> tuple[list[Segment], list[str]]:
-    """Split ``text`` into known-text and gap segments; return (segments, notices about wrong syntax).
-
-    ``[___]`` → a gap of ``default_gap`` tokens; ``[N]`` → N tokens (clamped to ``max_gap``); ``[0]`` is
-    dropped; any other ``[...]`` and unmatched brackets stay as text.
-    """
-    segments: list[Segment] = []
-    notices: list[str] = []
-    pos = 0
-
-    def add_text(s: str) -> None:
-        if not s:
-            return
-        if segments and not segments[-1].is_gap:
-            segments[-1] = Segment(text=segments[-1].text + s)
-        else:
-            segments.append(Segment(text=s))
-
-    def note(msg: str) -> None:
-        if msg not in notices:
-            notices.append(msg)
-
-    for match in _BRACKETED.finditer(text):
-        add_text(text[pos : match.start()])
-        pos = match.end()
-        body = match.group(1).strip()
-        if body and set(body) == {"_"}:
-            segments.append(Segment(length=default_gap))
-        elif body.isascii() and body.isdigit():
-            n = int(body)
-            if n == 0:
-                note("`[0]` is an empty gap: removed.")
-                continue
-            if max_gap is not None and n > max_gap:
-                note(f"`[{n}]` is longer than the model's {max_gap} tokens: shortened to [{max_gap}].")
-                n = max_gap
-            segments.append(Segment(length=n))
-        else:
-            note(f"`[{match.group(1)}]` is not a gap (write `[___]` or a number like `[12]`): kept as text.")
-            add_text(match.group(0))
-    add_text(text[pos:])
-    stray = "".join(c for s in segments if not s.is_gap for c in _BRACKETED.sub("", s.text) if c in "[]")
-    if stray:
-        note("An unmatched `[` or `]` was kept as text (gaps are `[___]` or `[N]`, on one line).")
-    return segments, notices
-
-
-def _snippet(text: str, n: int = 40, tail: bool = False) -> str:
-    text = text.replace("\n", " ")
-    if len(text) <= n:
-        return text
-    return "…" + text[-n:] if tail else text[:n] + "…"
-
-
-def plan_infill(
-    text: str, tokenizer, seq_len: int, default_gap: int = DEFAULT_GAP, heal_spaces: bool = True
-) -> TextPlan:
-    """Turn the user's text with gaps into a canvas of ``seq_len`` tokens.
-
-    Empty (or whitespace-only) text means "generate from nothing" (with a notice). Text longer than the
-    context is cut at ``seq_len`` tokens, with a notice quoting where. With no gap and room left, the model
-    continues the text; with no gap and no room there is nothing to do (``error``). ``heal_spaces`` moves a
-    space that ends the text before free positions into them (the module docstring).
-    """
-    if not text or not text.strip():
-        return TextPlan([0] * seq_len, [False] * seq_len, ["No text given: generating from nothing."])
-    segments, notices = parse_gaps(text, default_gap, max_gap=seq_len)
-    tokens: list[int] = []
-    known: list[bool] = []
-    space_first: list[int] = []
-    for index, seg in enumerate(segments):
-        if seg.is_gap:
-            tokens += [0] * seg.length
-            known += [False] * seg.length
-            continue
-        body = seg.text
-        free_after = index + 1 < len(segments) or len(tokenizer.encode(body)) + len(tokens) < seq_len
-        if heal_spaces and body.endswith(" ") and free_after:
-            body = body[:-1]
-            space_first.append(len(tokens) + len(tokenizer.encode(body)) if body else len(tokens))
-        ids = tokenizer.encode(body) if body else []
-        tokens += ids
-        known += [True] * len(ids)
-    n_input = len(tokens)
-    if n_input > seq_len:
-        kept_ids = [t for t, k in zip(tokens[:seq_len], known[:seq_len], strict=True) if k]
-        dropped_ids = [t for t, k in zip(tokens[seq_len:], known[seq_len:], strict=True) if k]
-        kept, dropped = tokenizer.decode(kept_ids), tokenizer.decode(dropped_ids)
-        msg = f"Your text with its gaps is {n_input} tokens; the model's context is {seq_len}. Kept the first {seq_len}"
-        msg += f", ending “{_snippet(kept, tail=True)}”" if kept else ""
-        msg += f"; dropped “{_snippet(dropped)}”." if dropped else "; dropped the end of a gap."
-        notices.append(msg)
-        tokens, known = tokens[:seq_len], known[:seq_len]
-    has_gap = not all(known)
-    if len(tokens) < seq_len:
-        remarks = [
-            f"The model always writes {seq_len} tokens: the {seq_len - len(tokens)} after your text are generated too."
-        ]
-        tokens += [0] * (seq_len - len(tokens))
-        known += [False] * (seq_len - len(known))
-    else:
-        remarks = []
-    plan = TextPlan(tokens, known, notices, remarks, space_first=[p for p in space_first if p < seq_len])
-    if not has_gap and all(known):
-        had_gap = any(seg.is_gap for seg in segments)
-        plan.error = (
-            f"Nothing to fill: every gap lies beyond the model's {seq_len} tokens. Shorten the text before the gap."
-            if had_gap
-            else "Nothing to fill: mark a gap with `[___]` (default length) or `[N]` (N tokens)."
-        )
-    return plan
 
 
 def runs(keys) -> list[tuple[int, int, object]]:
@@ -193,14 +40,15 @@ def token_pieces(tokenizer, tokens, known) -> list[str]:
     """The text of each token, decoded run by run so known text is always shown exactly as typed.
 
     (Decoding the whole canvas at once could glue a generated half-character onto the first known one.)
-    A masked token (MD4's id ``V``, outside the tokenizer) is shown as ``MASK_PIECE``.
+    A masked token (MD4's id ``V``, outside the tokenizer) is shown as ``MASK_PIECE``, END as ``END_PIECE``.
     """
     tokens = [int(t) for t in tokens]
     masked = [t >= tokenizer.vocab_size for t in tokens]
     pieces: list[str] = []
     for a, b, (_, is_mask) in runs(list(zip(map(bool, known), masked, strict=True))):
         pieces += [MASK_PIECE] * (b - a) if is_mask else tokenizer.pieces(tokens[a:b])
-    return pieces
+    end = getattr(tokenizer, "end_id", None)
+    return [END_PIECE if t == end else p for t, p in zip(tokens, pieces, strict=True)]
 
 
 def frame_text(tokenizer, tokens, states, known, newline: str = "\n") -> list[tuple[str, str]]:
@@ -331,9 +179,12 @@ def noise_input(text: str, tokenizer, seq_len: int) -> tuple[torch.Tensor | None
     return torch.tensor(ids), notices
 
 
-def plan_run(mode: str, inputs: list, model) -> RunPlan:
-    """The text tab's inputs (text, gap length) for ``model``: what is known, or why nothing can run."""
-    text, gap = inputs
+def plan_run(mode: str, inputs: list, model, settings) -> RunPlan:
+    """The text tab's inputs (text, write on) for ``model``: what is known, or why nothing can run. A flexible
+    gap's length is chosen here, by ``model`` with the run's ``settings`` (ggm_core.text_infill), so the run
+    that follows replays the winning candidate."""
+    text, write_on = inputs
+    text = text if isinstance(text, str) else ""
     tok, L = model.tokenizer, model.seq_len
     if mode == "generate":
         return RunPlan()
@@ -342,26 +193,31 @@ def plan_run(mode: str, inputs: list, model) -> RunPlan:
         if x0 is None:
             return RunPlan(error="Type some text first: “Noise it” dissolves your text, then brings a sample back.")
         return RunPlan(noise_from=x0, notices=notices)
-    junk = []
-    try:
-        gap = int(float(gap))
-    except (TypeError, ValueError, OverflowError):
-        junk, gap = [f"Gap length {str(gap)[:40]!r} is not a number; used {DEFAULT_GAP}."], DEFAULT_GAP
-    plan = plan_infill(text if isinstance(text, str) else "", tok, L, max(1, min(L, gap)))
-    plan.notices[:0] = junk
+
+    def plan_for(lengths):
+        return plan_infill(text, tok, L, write_on=write_on is True, lengths=lengths)
+
+    plan = plan_for(None)
     if plan.error:
         return RunPlan(error=plan.error, notices=plan.notices)
+    notes = list(plan.remarks)
+    if plan.flexible:
+        try:
+            choice = choose_gap_lengths(model, plan_for, len(plan.flexible), **settings.sample_kwargs())
+        except NotImplementedError:
+            notes.append(
+                f"{model.label} cannot score a gap's length: each `[___]` is {plan.flexible[0].end - plan.flexible[0].start} tokens."
+            )
+        else:
+            plan = plan_for(choice.lengths)
+            chosen = ", ".join(str(n) for n in choice.lengths)
+            notes.append(
+                f"Gap length{'s' if len(choice.lengths) > 1 else ''} chosen by the model: {chosen} token"
+                f"{'s' if choice.lengths != [1] else ''} (it filled each `[___]` at {CANDIDATE_LENGTHS[0]}–"
+                f"{CANDIDATE_LENGTHS[-1]} tokens and kept the length its own conditionals score highest: "
+                "a choice, not a draw from the data's law)."
+            )
     known = np.array(plan.known, dtype=bool)
     return RunPlan(
-        known, torch.tensor(plan.tokens), notices=plan.notices, notes=plan.remarks, allowed=allowed_tokens(plan, tok)
+        known, torch.tensor(plan.tokens), notices=plan.notices, notes=notes, allowed=allowed_tokens(plan, tok)
     )
-
-
-def allowed_tokens(plan: TextPlan, tokenizer) -> torch.Tensor | None:
-    """The (L, V) mask of the tokens each position may take: a space-first gap position only word-starting
-    tokens; None when no position is restricted."""
-    if not plan.space_first:
-        return None
-    allowed = torch.ones(len(plan.tokens), tokenizer.vocab_size, dtype=torch.bool)
-    allowed[plan.space_first] = torch.tensor(tokenizer.starting_with(b" "))
-    return allowed

@@ -165,7 +165,7 @@ class GenerativeModel(ABC):
         if clamped and self.clamping:
             out.append(self.clamping)
         if restricted:
-            out.append("a gap's first token held to start with the space typed before it")
+            out.append("gap tokens held to their seams (a typed space, a capital, a word's letters, text not END)")
         if temperature != 1.0:
             out.append(f"temperature {temperature:g}")
         if top_p != 1.0:
@@ -190,6 +190,12 @@ class GenerativeModel(ABC):
         with counting_flops() as counter:
             last = run_to_end(self.sample(batch_size=1, seed=0, **knobs))
         return counter.get_total_flops() / max(1, last.nfe)
+
+    def conditional_log_probs(self, tokens: torch.Tensor, positions=None) -> torch.Tensor:
+        """log P(x^i | x^{-i}) at each row of ``tokens`` (B, L), as (B, L) float64: the model's full conditionals,
+        which score a flexible gap's length (ggm_core.text_infill); ``positions`` (a list) may limit the work to
+        those positions (a family may then leave the others NaN)."""
+        raise NotImplementedError(f"{self.label} has no full conditionals")
 
     def belief(self, tokens: torch.Tensor, sweep: int) -> torch.Tensor | None:
         """Per position, the model's probability that its current token is signal, (L,); None if the family

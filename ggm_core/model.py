@@ -160,6 +160,20 @@ class GlauberModel(GenerativeModel):
         return cls(denoiser, schedule, noise, tokenizer, metadata, clean_share)
 
     @torch.no_grad()
+    def conditional_log_probs(self, tokens: torch.Tensor, positions=None) -> torch.Tensor:
+        """log P(x^i | x^{-i}) = log softmax(h + log μ) at x^i, every position, (B, L): with the clean context
+        (a model trained with it) the data's full conditionals (ggm_core.clean_context); without, the canvas read
+        as the final sweep's context, an approximation. One network call (``positions`` is not needed: every
+        position comes from it)."""
+        tokens = torch.as_tensor(tokens, dtype=torch.long).reshape(-1, self.seq_len)
+        sweep = CLEAN_SWEEP if self.refines else 0
+        device = next(self.denoiser.parameters()).device
+        self.denoiser.eval()
+        h = self.denoiser.predict_all(tokens.to(device), sweep, self.schedule).double().cpu()
+        log_probs = torch.log_softmax(h + self.noise.log_probs, dim=-1)
+        return log_probs.gather(-1, tokens[..., None])[..., 0]
+
+    @torch.no_grad()
     def belief(self, tokens: torch.Tensor, sweep: int) -> torch.Tensor:
         """D_i = σ(h_i[x_i] + log(κ/(1−κ))) at every position i, (L,): the classifier's probability that the
         token at i is signal rather than fresh noise, reading the canvas as the context of sweep ``sweep``

@@ -89,6 +89,10 @@ class TextTokenizer:
             ids = ids[: ids.index(self.end_id)]
         return self.decode([i for i in ids if i != self.pad_id])
 
+    def token_bytes(self) -> list[bytes]:
+        """Every id's bytes, in id order (END and PAD: b"")."""
+        return [self._bytes[i] for i in range(self.vocab_size)]
+
     def starting_with(self, prefix: bytes) -> list[bool]:
         """For every id, whether its bytes start with ``prefix`` (e.g. b" ": the tokens that begin a word)."""
         return [self._bytes[i].startswith(prefix) for i in range(self.vocab_size)]

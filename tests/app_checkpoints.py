@@ -31,7 +31,8 @@ Café, naïve, façade — déjà vu; 日本語 and ünïcödé are here too, so
 """
 
 
-def make_text_checkpoint(folder: Path, seed: int = 0) -> Path:
+def make_text_checkpoint(folder: Path, seed: int = 0, documents: bool = False) -> Path:
+    """A random text GGM (L = 32) on a 300-token BPE; ``documents``: the BPE with END and PAD."""
     from training.train_tokenizer import train_bpe
 
     folder = Path(folder)
@@ -39,6 +40,8 @@ def make_text_checkpoint(folder: Path, seed: int = 0) -> Path:
     corpus.write_text(CORPUS * 4, encoding="utf-8")
     train_bpe(corpus, 300, folder)
     tokenizer = TextTokenizer.load(folder)
+    if documents:
+        tokenizer = tokenizer.save_with_document_tokens(folder)
     torch.manual_seed(seed)
     V = tokenizer.vocab_size
     denoiser = TwoSidedDenoiser(TransformerConfig(V, seq_len=32, d_model=32, n_layers=2, n_heads=2))

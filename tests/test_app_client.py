@@ -99,7 +99,7 @@ def test_text_generation_streams_then_reads_out(client):
 
 def test_text_infill_keeps_known_tokens(client):
     text = "Café, [3] déjà vu — [___] fin."
-    _, final = _run(client, "/infill_text", text=text, gap=2, model="text'", **ADVANCED_EXACT)
+    _, final = _run(client, "/infill_text", text=text, write_on=False, model="text'", **ADVANCED_EXACT)
     known_runs, run = [], ""
     for tok in final[0]:
         if tok["class_or_confidence"] == "known":
@@ -122,7 +122,7 @@ def test_text_approximate_settings_are_reported(client):
         client,
         "/infill_text",
         text="A [4] b",
-        gap=8,
+        write_on=False,
         model="text",
         **{**ADVANCED_EXACT, "temperature": 0.7, "positions_per_call": 2},
     )
@@ -137,7 +137,7 @@ def test_text_approximate_settings_are_reported(client):
         ("see [abc] and [4]", "not a gap"),
         ("a [0] b", "empty gap"),
         ("unclosed [ bracket [2]", "unmatched"),
-        ("日本 🙂 [3] ü", "always writes 32 tokens"),
+        ("日本 🙂 [3] ü", "writes on after your text"),
         (
             "Emma [2] had a comfortable home and happy disposition, and lived nearly twenty-one years in the world.",
             "context is 32",
@@ -145,7 +145,7 @@ def test_text_approximate_settings_are_reported(client):
     ],
 )
 def test_text_inputs_with_notices_still_run(client, text, message):
-    _, final = _run(client, "/infill_text", text=text, gap=4, model="text", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_text", text=text, write_on=False, model="text", **ADVANCED_FAST)
     assert message in final[1] and "network calls" in final[1]
 
 
@@ -160,7 +160,7 @@ def test_text_inputs_with_notices_still_run(client, text, message):
     ],
 )
 def test_text_inputs_with_nothing_to_do_give_a_message(client, text, message):
-    _, final = _run(client, "/infill_text", text=text, gap=4, model="text", **ADVANCED_FAST)
+    _, final = _run(client, "/infill_text", text=text, write_on=False, model="text", **ADVANCED_FAST)
     assert message in final[1] and "network calls" not in final[1]
 
 
@@ -287,7 +287,7 @@ def test_stop(client):
 def test_md4_runs_in_the_text_tab_and_reports_its_own_knob(client):
     _, final = _run(client, "/generate_text", model="md4_text", steps=8, seed=0)
     assert "approximate" in final[1] and "a grid of 8 steps" in final[1]
-    _, final = _run(client, "/infill_text", text="Emma,[4]rich", gap=4, model="md4_text", seed=0)  # no seam
+    _, final = _run(client, "/infill_text", text="Emma,[4]rich", write_on=False, model="md4_text", seed=0)  # no seam
     assert "**exact** ancestral" in final[1]  # MD4's clamping is exact
     labels = {t["class_or_confidence"] for t in final[0]}
     assert labels <= {"settled", "known"}
@@ -295,7 +295,7 @@ def test_md4_runs_in_the_text_tab_and_reports_its_own_knob(client):
 
 def test_compare_streams_both_families_with_one_seed(client):
     outputs, final = _run(
-        client, "/compare_infill_text", text="A [6] b", gap=4, seed=3,
+        client, "/compare_infill_text", text="A [6] b", write_on=False, seed=3,
         model_0="text", model_1="md4_text", budget_0=0, budget_1=4,
     )  # fmt: skip
     assert len(outputs) >= 2
@@ -309,7 +309,7 @@ def test_compare_streams_both_families_with_one_seed(client):
 
 def test_noise_it_then_scrub_back_to_the_input(client):
     text = "Emma Woodhouse, handsome, clever, and rich"
-    outputs, final = _run(client, "/noise_text", text=text, gap=4, model="text", seed=0)
+    outputs, final = _run(client, "/noise_text", text=text, write_on=False, model="text", seed=0)
     assert "**exact** heat-bath chain" in final[1] and "repeated" in final[1] and final[2] == ""
     shown, info = client.predict(0, False, api_name="/scrub_text")
     assert "".join(t["token"] for t in shown).startswith(text) and "Frame 0" in info
@@ -420,11 +420,11 @@ def test_settings_that_are_not_numbers_are_named_and_replaced_without_a_tracebac
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_a_gap_length_or_budget_that_is_not_a_number_is_named_and_replaced_without_a_traceback(client, capfd):
-    _, final = _run(client, "/infill_text", text="Emma [___] rich", gap="wide", model="text", **ADVANCED_FAST)
-    assert "Gap length 'wide' is not a number; used 8." in final[1] and "network calls" in final[1]
+def test_a_write_on_or_budget_that_is_not_a_number_is_read_as_off_or_exact_without_a_traceback(client, capfd):
+    _, final = _run(client, "/infill_text", text="Emma [___] rich", write_on="wide", model="text", **ADVANCED_FAST)
+    assert "Gap length chosen by the model" in final[1] and "network calls" in final[1]
     _, final = _run(
-        client, "/compare_infill_text", text="A [6] b", gap=4, seed=3,
+        client, "/compare_infill_text", text="A [6] b", write_on=False, seed=3,
         model_0="text", model_1="md4_text", budget_0="lots", budget_1=4,
     )  # fmt: skip
     assert "network calls" in final[2] and "network calls" in final[3]

@@ -27,7 +27,7 @@ from ggm_app.session import (
     next_seed,
     readout,
 )
-from ggm_core import image_infill, load_model
+from ggm_core import image_infill, load_model, text_infill
 
 OKABE_ITO = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
 
@@ -44,7 +44,7 @@ def tok(text_model):
 
 # ---------------------------------------------------------------------------------------------- gap syntax
 def test_parse_gaps_default_and_numbered():
-    segs, notices = textui.parse_gaps("A [___] b [5] c [ 3 ] d [_]", default_gap=7)
+    segs, notices = text_infill.parse_gaps("A [___] b [5] c [ 3 ] d [_]", default_gap=7)
     assert [(s.text, s.length) for s in segs] == [
         ("A ", 0),
         ("", 7),
@@ -59,7 +59,7 @@ def test_parse_gaps_default_and_numbered():
 
 
 def test_parse_gaps_adjacent_gaps_and_gap_only():
-    segs, _ = textui.parse_gaps("[2][3]")
+    segs, _ = text_infill.parse_gaps("[2][3]")
     assert [s.length for s in segs] == [2, 3]
 
 
@@ -75,14 +75,14 @@ def test_parse_gaps_adjacent_gaps_and_gap_only():
     ],
 )
 def test_parse_gaps_wrong_syntax_is_kept_as_text_with_a_notice(text, kept, pattern):
-    segs, notices = textui.parse_gaps(text)
+    segs, notices = text_infill.parse_gaps(text)
     assert all(not s.is_gap for s in segs)
     assert "".join(s.text for s in segs) == kept
     assert any(re.search(pattern, n) for n in notices), notices
 
 
 def test_parse_gaps_zero_is_dropped_and_long_is_clamped():
-    segs, notices = textui.parse_gaps("a [0] b [500] c", max_gap=32)
+    segs, notices = text_infill.parse_gaps("a [0] b [500] c", max_gap=32)
     assert [s.length for s in segs if s.is_gap] == [32]
     assert "".join(s.text for s in segs) == "a  b  c"
     assert any("[0]" in n and "removed" in n for n in notices)
@@ -91,13 +91,13 @@ def test_parse_gaps_zero_is_dropped_and_long_is_clamped():
 
 # ---------------------------------------------------------------------------------------------- infill plans
 def test_plan_known_tokens_are_the_segments(tok):
-    plan = textui.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4, heal_spaces=False)
+    plan = text_infill.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4, heal_spaces=False)
     assert len(plan.tokens) == len(plan.known) == 32 and plan.error is None and plan.space_first == []
     ids_a, ids_b, ids_c = tok.encode("It is "), tok.encode(" a truth "), tok.encode(".")
     n = len(ids_a) + 3 + len(ids_b) + 4 + len(ids_c)
     assert plan.known[:n] == [True] * len(ids_a) + [False] * 3 + [True] * len(ids_b) + [False] * 4 + [True]
     assert all(not k for k in plan.known[n:])  # the rest is generated (a continuation), with a notice
-    assert any("always writes 32 tokens" in m for m in plan.remarks)
+    assert any("writes on after your text" in m for m in plan.remarks)
     known_ids = [t for t, k in zip(plan.tokens, plan.known, strict=True) if k]
     assert known_ids == ids_a + ids_b + ids_c
     assert plan.n_free == 32 - len(known_ids)
@@ -105,7 +105,7 @@ def test_plan_known_tokens_are_the_segments(tok):
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 def test_plan_empty_text_generates_from_nothing(tok, text):
-    plan = textui.plan_infill(text, tok, 32)
+    plan = text_infill.plan_infill(text, tok, 32)
     assert plan.error is None and not any(plan.known) and plan.n_free == 32
     assert "generating from nothing" in plan.notices[0]
 
@@ -113,7 +113,7 @@ def test_plan_empty_text_generates_from_nothing(tok, text):
 def test_plan_overlong_text_is_cut_with_a_notice(tok):
     text = "Emma [2] had a comfortable home and happy disposition, and lived nearly twenty-one years in the world."
     assert len(tok.encode(text)) > 32
-    plan = textui.plan_infill(text, tok, 32)
+    plan = text_infill.plan_infill(text, tok, 32)
     assert len(plan.tokens) == 32 and plan.error is None
     (notice,) = [n for n in plan.notices if "context" in n]
     assert "context is 32" in notice and "Kept the first 32" in notice and "dropped" in notice
@@ -121,20 +121,20 @@ def test_plan_overlong_text_is_cut_with_a_notice(tok):
 
 
 def test_plan_gap_beyond_the_context_is_an_error(tok):
-    plan = textui.plan_infill("Emma Woodhouse, handsome, clever, and rich, with a comfortable home [4]", tok, 8)
+    plan = text_infill.plan_infill("Emma Woodhouse, handsome, clever, and rich, with a comfortable home [4]", tok, 8)
     assert plan.error and "beyond" in plan.error
 
 
 def test_plan_without_gap_and_without_room_has_nothing_to_do(tok):
-    plan = textui.plan_infill("Emma Woodhouse, handsome, clever, and rich", tok, 4)
+    plan = text_infill.plan_infill("Emma Woodhouse, handsome, clever, and rich", tok, 4)
     assert plan.error and "[___]" in plan.error
 
 
 def test_plan_non_ascii_known_text_is_shown_exactly(tok):
     text = "Café, déjà vu [3] 日本語 — ünïcödé 🙂 [2] fin."
-    plan = textui.plan_infill(text, tok, 96, heal_spaces=False)
+    plan = text_infill.plan_infill(text, tok, 96, heal_spaces=False)
     assert not any("context" in n for n in plan.notices)
-    segments = [s.text for s in textui.parse_gaps(text)[0] if not s.is_gap]
+    segments = [s.text for s in text_infill.parse_gaps(text)[0] if not s.is_gap]
     # Fill the free positions with tokens that are half characters: the known text must still show intact.
     (space,) = tok.encode(" ")
     half = next(i for i in range(tok.vocab_size) if tok.pieces([i, space]) == ["", "\ufffd "])  # a UTF-8 lead byte
@@ -153,12 +153,12 @@ def test_plan_non_ascii_known_text_is_shown_exactly(tok):
 
 # ---------------------------------------------------------------------------------------------- the seam
 def test_a_space_before_a_gap_moves_into_the_gap(tok):
-    plan = textui.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4)
+    plan = text_infill.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4)
     ids_a, ids_b = tok.encode("It is"), tok.encode(" a truth")
     assert plan.space_first == [len(ids_a), len(ids_a) + 3 + len(ids_b)]
     known_ids = [t for t, k in zip(plan.tokens, plan.known, strict=True) if k]
     assert known_ids == ids_a + ids_b + tok.encode(".")
-    allowed = textui.allowed_tokens(plan, tok)
+    allowed = text_infill.allowed_tokens(plan, tok)
     starts = torch.tensor(tok.starting_with(b" "))
     assert torch.equal(allowed[plan.space_first[0]], starts) and allowed[plan.space_first[0] + 1].all()
     assert int(starts.sum()) < tok.vocab_size and tok.pieces([int(starts.nonzero()[0])])[0].startswith(" ")
@@ -180,9 +180,9 @@ def test_a_space_before_a_gap_moves_into_the_gap(tok):
     ],
 )
 def test_seam_rules_and_the_text_never_changes(tok, text, expected):
-    plan = textui.plan_infill(text, tok, 32, default_gap=4)
+    plan = text_infill.plan_infill(text, tok, 32, default_gap=4)
     assert len(plan.space_first) == expected and not any(plan.known[p] for p in plan.space_first)
-    allowed = textui.allowed_tokens(plan, tok)
+    allowed = text_infill.allowed_tokens(plan, tok)
     gen = torch.Generator().manual_seed(0)
     for _ in range(5):  # any tokens the sampler may draw: the user's text comes back unchanged around them
         tokens = list(plan.tokens)
@@ -191,7 +191,7 @@ def test_seam_rules_and_the_text_never_changes(tok, text, expected):
                 choices = allowed[i].nonzero().flatten() if allowed is not None else torch.arange(tok.vocab_size)
                 tokens[i] = int(choices[torch.randint(len(choices), (1,), generator=gen)])
         shown = "".join(textui.token_pieces(tok, tokens, plan.known))
-        pattern = "".join(".*" if s.is_gap else re.escape(s.text) for s in textui.parse_gaps(text, 4)[0])
+        pattern = "".join(".*" if s.is_gap else re.escape(s.text) for s in text_infill.parse_gaps(text, 4)[0])
         assert re.fullmatch(pattern + "(.|\n)*", shown, flags=re.S), (text, shown)
 
 

@@ -157,7 +157,7 @@ def test_a_sampler_error_reaches_the_caller(models, monkeypatch):
 
 def test_infill_keeps_known_tokens_and_says_clamping_is_approximate(models):
     model = models["ggm"]
-    plan = textui.plan_run("infill", ["Emma [4] rich", 4], model)
+    plan = textui.plan_run("infill", ["Emma [4] rich", False], model, exact(model))
     session = RunSession(model, "ggm", exact(model), plan.known, plan.known_tokens)
     *_, final = session.frames()
     assert (final.tokens[plan.known] == plan.known_tokens.numpy()[plan.known]).all()
@@ -217,7 +217,7 @@ def test_noise_it_dissolves_then_brings_back(models):
 
 
 def test_noise_it_with_no_text_is_refused(models):
-    plan = textui.plan_run("noise", ["  [___] ", 4], models["ggm"])
+    plan = textui.plan_run("noise", ["  [___] ", False], models["ggm"], exact(models["ggm"]))
     assert plan.error and "Type some text" in plan.error
 
 

@@ -129,7 +129,7 @@ def main(argv=None) -> None:
         editor = {"editor": face_editor(driver, Path(tmp))}
         for tab, slot, cases in (
             ("text", text_slot, [("generate from nothing", "generate_text", {}),
-                                 ("fill one 8-token gap", "infill_text", {"text": sentence, "gap": 8})]),
+                                 ("fill one 8-token gap", "infill_text", {"text": sentence, "write_on": False})]),
             ("face", face_slot, [("generate a face", "generate_face", {}),
                                  ("repaint the eyes", "infill_face", editor)]),
         ):  # fmt: skip

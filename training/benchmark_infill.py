@@ -32,9 +32,10 @@ import torch
 from tqdm import tqdm
 
 from ggm_app.session import RunSession, RunSettings
-from ggm_app.text import DEFAULT_GAP, EXAMPLES, allowed_tokens, plan_infill
+from ggm_app.text import EXAMPLES
 from ggm_core.checkpoint import load_model
 from ggm_core.family import app_knobs
+from ggm_core.text_infill import DEFAULT_GAP, allowed_tokens, plan_infill
 from training.judge import generative_perplexity, load_judge
 from training.prepare_text import prepare_text
 from training.word_metrics import WORD, real_word_rate, word_vocabulary

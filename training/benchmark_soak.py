@@ -50,7 +50,7 @@ def rss_mb(pid: int) -> float:
 def mix(client: Client, kind: str, seed: int) -> str:
     """One run of the mix; returns "ok", "refused" (a clear message came back) or raises."""
     if kind == "infill_text":
-        *_, final = client.submit(text="She was [___] and [4] at home.", gap=6, seed=seed, **FAST,
+        *_, final = client.submit(text="She was [___] and [4] at home.", write_on=False, seed=seed, **FAST,
                                   api_name="/infill_text")  # fmt: skip
         return "ok" if "network calls" in final[1] else "refused"
     if kind == "generate_text":
@@ -67,7 +67,7 @@ def mix(client: Client, kind: str, seed: int) -> str:
         return "ok" if message.startswith(("Stopped", "Nothing is running")) else "refused"
     if kind == "bad_text":
         text = ["", "[3]" + "ü" * 5000, "🙂[___]日本[2]", "[0][0][0]"][seed % 4]
-        outputs = client.submit(text=text, gap=4, seed=seed, **FAST, api_name="/infill_text").result()
+        outputs = client.submit(text=text, write_on=False, seed=seed, **FAST, api_name="/infill_text").result()
         return "refused" if "⚠️" in str(outputs) else "ok"
     if kind == "bad_seed":
         try:

@@ -67,6 +67,25 @@ class MaskedDiffusionModel(GenerativeModel):
             raise ValueError("MD4 starts from the all-masked canvas; start holds other tokens")
         return sample_masked(self.denoiser, steps=steps or None, **kwargs)
 
+    @torch.no_grad()
+    def conditional_log_probs(self, tokens: torch.Tensor, positions=None) -> torch.Tensor:
+        """log P(x^i | x^{-i}) at ``positions`` (default all) of each row, (B, L), NaN elsewhere: position i masked
+        alone (t = 1/L, one mask in L), the network's p_θ(x_0^i | x_t) read at x^i. One network call of
+        B·len(positions) rows."""
+        tokens = torch.as_tensor(tokens, dtype=torch.long).reshape(-1, self.seq_len)
+        B, L = tokens.shape
+        at = torch.arange(L) if positions is None else torch.as_tensor(sorted(set(positions)), dtype=torch.long)
+        n = len(at)
+        rows = tokens.repeat_interleave(n, dim=0)
+        rows[torch.arange(B * n), at.repeat(B)] = self.mask_id
+        device = next(self.network.parameters()).device
+        self.network.eval()
+        logits = self.network(rows.to(device), torch.full((B * n,), 1.0 / L, device=device))
+        picked = torch.log_softmax(logits[torch.arange(B * n), at.repeat(B)].double().cpu(), dim=-1)
+        out = torch.full((B, L), float("nan"), dtype=torch.float64)
+        out[:, at] = picked.gather(-1, tokens[:, at].reshape(-1, 1)).reshape(B, n)
+        return out
+
     def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
         """MD4's forward process on ``x0`` (L,): every token masked at an i.i.d. uniform time, latest last."""
         return masking_events(x0, self.mask_id, seed)

@@ -1,0 +1,153 @@
+"""Flexible gaps: does a filled `[___]` read like the sentence it completes?
+
+    python -m training.benchmark_gaps --model assets/text_austen --judge runs/judge_8192/model [--sentences 200]
+
+Takes ``--sentences`` held-out sentences of *Persuasion* (8–40 words), removes a span of 1–4 plain words from
+each and writes the gap the natural way (``… a [___] day …``). Each model fills it at every candidate length
+1–8 with the same seed (ggm_core.text_infill.choose_gap_lengths), which gives every row from one set of runs:
+
+- fixed 8 tokens: the gap as the app filled `[___]` before lengths were chosen;
+- pseudo-likelihood, sum (the app's choice): the length whose fill and neighbours score highest under the
+  model's own full conditionals log P(x^i | x^{-i});
+- pseudo-likelihood, mean: the same score per position (a length-normalised alternative);
+- judge picks: the length whose completed sentence has the judge's lowest perplexity (it is also the measure,
+  so this row is a ceiling for choosing among these candidates, not a fair alternative);
+- removed span's length: the length in tokens of the words removed (an oracle).
+
+For each row: the judge's perplexity of the completed sentences (every token of each sentence, re-encoded in the
+judge's BPE), the share of fills 1–6 words long, the share whose first word is a real word (seen in the training
+split, extended left when the fill completes a word), and the original sentences as the reference row.
+"""
+
+import argparse
+import math
+import random
+import re
+import time
+
+import torch
+from tqdm import tqdm
+
+from ggm_core.checkpoint import load_model
+from ggm_core.text_infill import CANDIDATE_LENGTHS, choose_gap_lengths, gap_window, plan_infill
+from training.documents import sentences
+from training.judge import load_judge
+from training.prepare_text import prepare_text
+from training.train_tokenizer import read_paragraphs
+from training.word_metrics import WORD, word_vocabulary
+
+ROWS = ("fixed 8 tokens", "pseudo-likelihood, sum (the app)", "pseudo-likelihood, mean", "judge picks",
+        "removed span's length (oracle)")  # fmt: skip
+MAX_WORDS = 4
+
+
+def cut_sentences(paragraphs: list[str], count: int, seed: int) -> list[tuple[str, str, str]]:
+    """``count`` (prefix, removed, suffix) triples: a held-out sentence of 8–40 words with 1–4 plain words
+    removed; ``prefix`` ends with the space before them (or is empty), ``prefix + removed + suffix`` is the
+    sentence."""
+    pool = [s for p in paragraphs for s in sentences(p) if 8 <= len(s.split()) <= 40 and "\n" not in s]
+    rng = random.Random(seed)
+    out = []
+    for sentence in rng.sample(pool, len(pool)):
+        words = list(re.finditer(r"\S+", sentence))
+        k = rng.randint(1, MAX_WORDS)
+        i = rng.randrange(0, len(words) - k)
+        span = words[i : i + k]
+        if not all(WORD.fullmatch(w.group()) for w in span):
+            continue
+        out.append(
+            (sentence[: span[0].start()], sentence[span[0].start() : span[-1].end()], sentence[span[-1].end() :])
+        )
+        if len(out) == count:
+            break
+    return out
+
+
+def first_word(fill: str, before: str) -> str:
+    """The fill's first word, extended left into ``before`` when the fill continues a word."""
+    match = WORD.search(fill)
+    if not match:
+        return ""
+    head = re.search(r"[A-Za-z]*$", before).group() if match.start() == 0 else ""
+    return (head + match.group()).lower()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", help="a text model (repeat for several)")
+    parser.add_argument("--judge", required=True, help="a judge that has not read Persuasion (corpus 'austen')")
+    parser.add_argument("--sentences", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--examples", type=int, default=6, help="sentences printed in full per model")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    judge = load_judge(args.judge)
+    if judge.metadata.get("training_config", {}).get("corpus", "austen") != "austen":
+        raise SystemExit(f"{args.judge} has read Persuasion, where the gaps are cut: use a judge of corpus 'austen'")
+    corpus = prepare_text()
+    vocabulary = word_vocabulary((corpus / "train.txt").read_text(encoding="utf-8"))
+    cases = cut_sentences(read_paragraphs(corpus / "val.txt"), args.sentences, args.seed)
+
+    def judge_nll(text: str) -> tuple[float, int]:
+        ids = judge.tokenizer.encode(text)[: judge.seq_len]
+        return float(judge.token_nll(torch.tensor(ids)[None]).double().sum()), len(ids)
+
+    originals = [judge_nll("".join(case)) for case in cases]
+    for path in args.model or ["assets/text_austen"]:
+        model = load_model(path)
+        tok = model.tokenizer
+        rows = {name: {"nll": 0.0, "tokens": 0, "slot": 0, "first": 0, "fills": []} for name in ROWS}
+        began = time.perf_counter()
+        with torch.no_grad():
+            for index, (prefix, removed, suffix) in enumerate(tqdm(cases, desc=str(path))):
+                text = f"{prefix}[___]{suffix}"
+
+                def plan_for(lengths, text=text, tok=tok, seq_len=model.seq_len):
+                    return plan_infill(text, tok, seq_len, lengths=lengths)
+
+                choice = choose_gap_lengths(model, plan_for, 1, seed=args.seed + index)
+                completed, fills, nlls = [], [], []
+                for n, sample in zip(choice.candidates, choice.samples, strict=True):
+                    gap = plan_for([n]).gaps[0]
+                    end = gap.end + len(tok.encode(suffix))
+                    fills.append(tok.decode(sample[gap.start : gap.end]))
+                    completed.append(tok.decode(sample[:end]))
+                    nlls.append(judge_nll(completed[-1]))
+                sizes = [len(gap_window(plan_for([n]), plan_for([n]).gaps[0], getattr(tok, "pad_id", None)))
+                         for n in choice.candidates]  # fmt: skip
+                oracle = min(max(len(tok.encode(" " + removed)), 1), CANDIDATE_LENGTHS[-1])
+                picks = {
+                    ROWS[0]: choice.candidates.index(CANDIDATE_LENGTHS[-1]),
+                    ROWS[1]: choice.candidates.index(choice.lengths[0]),
+                    ROWS[2]: max(range(len(sizes)), key=lambda c: choice.scores[0][c] / sizes[c]),
+                    ROWS[3]: min(range(len(nlls)), key=lambda c: nlls[c][0] / nlls[c][1]),
+                    ROWS[4]: choice.candidates.index(oracle),
+                }
+                for name, c in picks.items():
+                    row = rows[name]
+                    row["nll"] += nlls[c][0]
+                    row["tokens"] += nlls[c][1]
+                    row["slot"] += 1 <= len(WORD.findall(fills[c])) <= 6
+                    row["first"] += first_word(fills[c], prefix) in vocabulary
+                    row["fills"].append(completed[c])
+        seconds = time.perf_counter() - began
+        reference = math.exp(sum(n for n, _ in originals) / sum(t for _, t in originals))
+        print(f"\n{path}: {len(cases)} held-out Persuasion sentences, 1–{MAX_WORDS} words removed, written "
+              f"`… [___] …`; exact chain, candidates {CANDIDATE_LENGTHS[0]}–{CANDIDATE_LENGTHS[-1]} tokens; "
+              f"{seconds:.0f} s\n")  # fmt: skip
+        print(
+            "| gap length | judge perplexity of the sentence | vs the originals | fills of 1–6 words | first word real |"
+        )
+        print("|---|---|---|---|---|")
+        for name, row in rows.items():
+            perplexity = math.exp(row["nll"] / row["tokens"])
+            print(f"| {name} | {perplexity:.1f} | {100 * (perplexity / reference - 1):+.0f}% | "
+                  f"{100 * row['slot'] / len(cases):.0f}% | {100 * row['first'] / len(cases):.0f}% |")  # fmt: skip
+        print(f"| the original sentences | {reference:.1f} | | | |\n")
+        for i in range(min(args.examples, len(cases))):
+            print(f"- original: {''.join(cases[i])!r}\n  the app:  {rows[ROWS[1]]['fills'][i]!r}\n"
+                  f"  fixed 8:  {rows[ROWS[0]]['fills'][i]!r}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
