@@ -14,6 +14,9 @@ from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no update check or analytics: works offline
 
+from ggm_app import device  # noqa: E402  (first: on ZeroGPU it imports spaces before torch)
+
+# isort: split
 import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 from gradio.utils import get_upload_folder as gradio_upload_folder  # noqa: E402
@@ -344,11 +347,16 @@ def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
     face = load_slot(face_specs, IMAGE_TOKENIZERS, face_default)
     for e in text.errors + face.errors:
         print(f"[ggm app] checkpoint not loaded: {e}")
+    for model in [*text.models.values(), *face.models.values()]:
+        device.key(model)  # registered before any ZeroGPU worker is forked, so every worker holds every model
+        if device.ZERO_GPU:
+            model.network.to("cuda")  # ZeroGPU's emulation places it; a decorated call runs it on the GPU
     demo = build_demo(text, face, faces.find_examples(example_folders(face_specs)))
     # Every streamed frame and download is a file in Gradio's cache: those older than CACHE_MAX_AGE_S go, and the
     # oldest while they exceed CACHE_MAX_MB, so a long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
     start_cache_sweeper(Path(gradio_upload_folder()), CACHE_MAX_AGE_S, CACHE_MAX_MB * 2**20)
-    start_warm_up(text, face)
+    if not device.ZERO_GPU:  # ZeroGPU does not support torch.compile
+        start_warm_up(text, face)
     return demo.queue(default_concurrency_limit=1)
 
 

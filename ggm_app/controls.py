@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ggm_app import device
 from ggm_app.common import ModelSlot, model_summary
 from ggm_app.session import RunSession, RunSettings, next_seed, run_side_by_side
 
@@ -397,7 +398,7 @@ class TabController:
         if show_belief and session.running:
             return gr.skip(), info + " The belief overlay is read when the run has ended."
         if show_belief:
-            belief = model.belief(torch.from_numpy(traj.tokens[i]).long(), traj.sweeps[i])
+            belief = device.belief(device.key(model), torch.from_numpy(traj.tokens[i]).long(), traj.sweeps[i])
             if belief is not None:
                 info += f" Shaded by what the model believes: {self.view.belief_legend}"
                 return self.view.belief(model, traj.tokens[i], belief, traj.extra), info

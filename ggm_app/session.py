@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ggm_app import device
 from ggm_core import GenerativeModel
 from ggm_core.events import SamplerEvent
 
@@ -296,25 +297,36 @@ class RunSession:
     def _run_events(self) -> Iterator[SamplerEvent]:
         if self._forward is not None:
             yield from self._forward_events()
-        stream = self.model.sample(**self._kwargs)
-        while self.running:
-            began = time.perf_counter()
-            try:
-                ev = next(stream)
-            except StopIteration:
-                self.seconds += time.perf_counter() - began
-                self.finished = True
-                return
-            self.seconds += time.perf_counter() - began
-            if self.stopped:
-                stream.close()
-                return
-            with self._changed:
-                self.last = ev
-                self.tracker.update(ev.positions, ev.sweep)
-                self.trajectory.add(ev.tokens[0].numpy(), self.tracker.states(ev.positions), ev.nfe, ev.sweep)
-                self._since.update(ev.positions)
-            yield ev
+        stream = device.sample_events(device.key(self.model), self._kwargs)
+        try:
+            while self.running:
+                began = time.perf_counter()
+                try:
+                    ev = next(stream)
+                except StopIteration:
+                    self.finished = True
+                    return
+                finally:
+                    self.seconds += time.perf_counter() - began
+                if self.stopped:
+                    return
+                self.record(ev)
+                yield ev
+        finally:  # ends the sampler (on ZeroGPU its worker) however the run ends
+            stream.close()
+
+    def record(self, ev: SamplerEvent) -> None:
+        """Take one of the sampler's events into the run: its states, its trajectory, the latest frame."""
+        with self._changed:
+            self.last = ev
+            self.tracker.update(ev.positions, ev.sweep)
+            self.trajectory.add(ev.tokens[0].numpy(), self.tracker.states(ev.positions), ev.nfe, ev.sweep)
+            self._since.update(ev.positions)
+
+    @property
+    def sample_kwargs(self) -> dict:
+        """What the run's sampler is called with (settings, known positions, allowed tokens)."""
+        return dict(self._kwargs)
 
     def frame(self) -> Frame:
         """The current canvas, with the positions changed since the previous frame marked."""
@@ -431,21 +443,40 @@ class RunSession:
 
 def run_side_by_side(sessions: list[RunSession], fps: float = 10.0) -> Iterator[list[RunSession]]:
     """Advance several sessions together, the least advanced first, so they progress at one pace; yields
-    the sessions about ``fps`` times a second and once at the end. Each session's own ``seconds`` count only
-    its sampler's time, so a side-by-side run costs the sum of the runs."""
-    streams = {id(s): s.events() for s in sessions}
-    for session in sessions:  # every run's starting canvas
-        next(streams[id(session)], None)
-    yield sessions
-    last_shown = time.perf_counter()
-    while live := [s for s in sessions if s.running]:
-        session = min(live, key=lambda s: s.progress)
-        next(streams[id(session)], None)
-        now = time.perf_counter()
-        if now - last_shown >= 1.0 / fps:
-            last_shown = now
-            yield sessions
-    for stream in streams.values():  # a stopped run's stream ends here, not when it is garbage-collected
+    the sessions once every run has its starting canvas, then about ``fps`` times a second, and once at the end.
+    One sampler stream drives them all (``device.side_by_side_events``: on ZeroGPU one GPU task); each session's
+    ``seconds`` count only the time spent waiting for its own events, so a side-by-side run costs the sum of the
+    runs."""
+    stream = device.side_by_side_events([device.key(s.model) for s in sessions], [s.sample_kwargs for s in sessions])
+    started, last_shown = set(), time.perf_counter()
+    try:
+        while True:
+            began = time.perf_counter()
+            try:
+                index, ev = next(stream)
+            except StopIteration:
+                break
+            session = sessions[index]
+            session.seconds += time.perf_counter() - began
+            if ev is None:
+                session.finished = not session.stopped
+            elif not session.stopped:
+                session.record(ev)
+            if all(s.stopped for s in sessions):
+                break
+            now = time.perf_counter()
+            if len(started) < len(sessions):
+                started.add(index)
+                if len(started) == len(sessions):
+                    last_shown = now
+                    yield sessions
+            elif now - last_shown >= 1.0 / fps:
+                last_shown = now
+                yield sessions
+    finally:  # a stopped or abandoned comparison ends its sampler (on ZeroGPU its worker) here
         stream.close()
+        for s in sessions:
+            if not s.finished:
+                s.stopped = True
     if not any(s.stopped for s in sessions):
         yield sessions

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ggm_app import device
 from ggm_app.common import STATE_COLORS, STATE_LABELS, export_dir
 from ggm_app.session import RunPlan, Trajectory
-from ggm_core.text_infill import CANDIDATE_LENGTHS, allowed_tokens, choose_gap_lengths, parse_gaps, plan_infill
+from ggm_core.text_infill import CANDIDATE_LENGTHS, allowed_tokens, parse_gaps, plan_infill
 
 MASK_PIECE = "▒"  # a masked token (MD4)
 END_PIECE = " ∎"  # the end of the text (a model trained on whole documents); PAD shows as nothing
@@ -194,8 +195,10 @@ def plan_run(mode: str, inputs: list, model, settings) -> RunPlan:
             return RunPlan(error="Type some text first: “Noise it” dissolves your text, then brings a sample back.")
         return RunPlan(noise_from=x0, notices=notices)
 
+    write_on = write_on is True
+
     def plan_for(lengths):
-        return plan_infill(text, tok, L, write_on=write_on is True, lengths=lengths)
+        return plan_infill(text, tok, L, write_on=write_on, lengths=lengths)
 
     plan = plan_for(None)
     if plan.error:
@@ -203,7 +206,7 @@ def plan_run(mode: str, inputs: list, model, settings) -> RunPlan:
     notes = list(plan.remarks)
     if plan.flexible:
         try:
-            choice = choose_gap_lengths(model, plan_for, len(plan.flexible), **settings.sample_kwargs())
+            choice = device.choose_lengths(device.key(model), text, write_on, settings.sample_kwargs())
         except NotImplementedError:
             notes.append(
                 f"{model.label} cannot score a gap's length: each `[___]` is {plan.flexible[0].end - plan.flexible[0].start} tokens."

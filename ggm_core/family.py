@@ -131,6 +131,11 @@ class GenerativeModel(ABC):
         (as close to it as the family allows); ``None`` gives the exact setting."""
 
     @abstractmethod
+    def network_calls(self, n_free: int, **knobs) -> int:
+        """The network calls a run over ``n_free`` unknown positions makes with these knob values (missing ones
+        at their exact value), at most."""
+
+    @abstractmethod
     def describe(self) -> str:
         """One line for a person: sizes, schedule, denoiser."""
 

@@ -133,6 +133,13 @@ class GlauberModel(GenerativeModel):
         knobs["positions_per_call"] = min(n_free, max(1, math.ceil(n_free / per_sweep)))
         return knobs
 
+    def network_calls(self, n_free: int, **knobs) -> int:
+        """Each sweep (the trained ones or ``sweeps``, then ``refine_sweeps``): the denoiser's per-sweep overhead
+        plus ceil(n_free / positions_per_call) calls."""
+        sweeps = knobs.get("sweeps", self.schedule.sweeps) + knobs.get("refine_sweeps", 0)
+        per_call = max(1, knobs.get("positions_per_call", 1))
+        return sweeps * (self.denoiser.calls_per_sweep + math.ceil(n_free / per_call))
+
     def describe(self) -> str:
         s = self.schedule
         return (

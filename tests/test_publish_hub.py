@@ -14,9 +14,26 @@ import huggingface_hub
 import pytest
 
 from ggm_core.checkpoint import CheckpointError, resolve_checkpoint
-from training.publish_hub import MAX_FILE_MB, SPACE_MODELS, space_files, stage_model, stage_space
+from training.publish_hub import HARDWARE, MAX_FILE_MB, SPACE_MODELS, space_files, stage_model, stage_space
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "hardware, python, torch_pin, index, spaces",
+    [("zero-gpu", "3.12", "torch==2.11.0", False, True), ("cpu-basic", "3.11", "torch==2.13.0", True, False)],
+)
+def test_each_hardware_gets_its_python_torch_and_packages(tmp_path, hardware, python, torch_pin, index, spaces):
+    staged = stage_space(tmp_path / "space", hardware)
+    front = (staged / "README.md").read_text().split("---")[1]
+    assert f'python_version: "{python}"' in front and front.count("python_version") == 1
+    assert f"suggested_hardware: {HARDWARE[hardware].flavour}" in front
+    requirements = (staged / "requirements.txt").read_text().splitlines()
+    assert torch_pin in requirements and len([r for r in requirements if r.startswith("torch==")]) == 1
+    assert (requirements[0] == "--extra-index-url https://download.pytorch.org/whl/cpu") == index
+    assert ("spaces==0.51.3" in requirements) == spaces and not [r for r in requirements if r.startswith("gradio==")]
+    body = (staged / "README.md").read_text().split("---", 2)[2]
+    assert body == (ROOT / "README.md").read_text().split("---", 2)[2]  # the README itself, whole
 
 
 def test_the_space_gets_the_app_its_library_and_default_checkpoints_only(tmp_path):
@@ -32,16 +49,14 @@ def test_the_space_gets_the_app_its_library_and_default_checkpoints_only(tmp_pat
     assert max(sizes.values()) < MAX_FILE_MB * 2**20 and sum(sizes.values()) < 60 * 2**20
     front = (staged / "README.md").read_text().split("---")[1]
     assert "sdk: gradio" in front and "app_file: app.py" in front and "sdk_version:" in front
-    requirements = (staged / "requirements.txt").read_text()
-    assert requirements.startswith("--extra-index-url https://download.pytorch.org/whl/cpu")
-    assert "torch==" in requirements and "gradio==" not in requirements  # gradio comes from sdk_version
+    assert (staged / "requirements.txt").is_file()
 
 
 def test_the_readme_states_the_space_file_set_as_it_is():
     readme = (ROOT / "README.md").read_text()
     count, megabytes = re.search(r"what the Space would get: (\d+) files, ([\d.]+) MB", readme).groups()
     files = space_files()
-    assert int(count) == len(files) + 1  # and the requirements.txt written for the Space
+    assert int(count) == len(files) + 2  # and the README and requirements.txt written for the Space
     assert abs(float(megabytes) - sum(p.stat().st_size for p in files.values()) / 2**20) < 0.2
     number = ["zero", "one", "two", "three", "four", "five", "six", "seven"][len(SPACE_MODELS)]
     assert f"the {number} default checkpoints" in readme

@@ -118,6 +118,10 @@ class BlackoutModel(GenerativeModel):
     def knobs_for_budget(self, calls: int | None, n_free: int) -> dict:
         return {"bridge_steps": self.schedule.steps if calls is None else max(1, min(self.schedule.steps, calls))}
 
+    def network_calls(self, n_free: int, **knobs) -> int:
+        """One call a bridge step, whatever is known."""
+        return knobs.get("bridge_steps", self.schedule.steps)
+
     def describe(self) -> str:
         c = self.unet.config
         return (

@@ -96,6 +96,10 @@ class MaskedDiffusionModel(GenerativeModel):
             return self.exact_knobs()
         return {"steps": max(1, calls)}
 
+    def network_calls(self, n_free: int, **knobs) -> int:
+        """One call a grid step, or one a revealed token for the exact chain (``steps`` 0)."""
+        return min(knobs.get("steps") or n_free, n_free)
+
     def describe(self) -> str:
         c = self.denoiser.config
         return f"MD4 (masked diffusion, linear schedule): {c.seq_len} tokens, vocabulary {c.vocab_size}"
