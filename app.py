@@ -58,8 +58,9 @@ COMPARE_HELP = (
     "a time grid); 0 is each one's exact setting. Each readout counts only its own sampler's time."
 )
 MISSING_PAIR = {
-    "text": "No MD4 text model ships yet: at the GGM's training compute, MD4 on this text has not left the unigram "
-    "plateau (docs/benchmarks.md). Load one with `--text-model assets/text_austen --text-model PATH`.",
+    "text": "No MD4 text model ships yet: one on the same document windows at the GGM's training compute "
+    "(`training/configs/md4_austen_documents.toml`, about 14 CPU-hours) is in training. Load one with "
+    "`--text-model assets/text_austen --text-model PATH`.",
     "face": "Load an MD4 face model with `--face-model assets/faces --face-model PATH` to compare the families.",
 }
 DCGAN_NOTE = (

@@ -24,6 +24,7 @@ clamping):
 Every gap position excludes END and PAD: a gap holds text.
 """
 
+import math
 import re
 import weakref
 from collections.abc import Callable, Sequence
@@ -341,8 +342,13 @@ def choose_gap_lengths(
     pad_id = getattr(tokenizer, "pad_id", None)
     windows = [gap_window(plan, gap, pad_id) for plan in plans for gap in plan.flexible]
     log_probs = model.conditional_log_probs(torch.stack(finals), sorted({p for w in windows for p in w}))
-    scores = [
-        [float(log_probs[c, gap_window(plan, plan.flexible[g], pad_id)].sum()) for c, plan in enumerate(plans)]
+    scores = [  # a gap that a candidate pushed past the canvas's end scores -inf there
+        [
+            float(log_probs[c, gap_window(plan, plan.flexible[g], pad_id)].sum())
+            if g < len(plan.flexible)
+            else -math.inf
+            for c, plan in enumerate(plans)
+        ]
         for g in range(n_flexible)
     ]
     lengths = [candidates[max(range(len(candidates)), key=row.__getitem__)] for row in scores]

@@ -31,8 +31,8 @@ Café, naïve, façade — déjà vu; 日本語 and ünïcödé are here too, so
 """
 
 
-def make_text_checkpoint(folder: Path, seed: int = 0, documents: bool = False) -> Path:
-    """A random text GGM (L = 32) on a 300-token BPE; ``documents``: the BPE with END and PAD."""
+def make_text_checkpoint(folder: Path, seed: int = 0, documents: bool = False, seq_len: int = 32) -> Path:
+    """A random text GGM (``seq_len`` tokens) on a 300-token BPE; ``documents``: the BPE with END and PAD."""
     from training.train_tokenizer import train_bpe
 
     folder = Path(folder)
@@ -44,8 +44,9 @@ def make_text_checkpoint(folder: Path, seed: int = 0, documents: bool = False) -
         tokenizer = tokenizer.save_with_document_tokens(folder)
     torch.manual_seed(seed)
     V = tokenizer.vocab_size
-    denoiser = TwoSidedDenoiser(TransformerConfig(V, seq_len=32, d_model=32, n_layers=2, n_heads=2))
-    model = GlauberModel(denoiser, GlauberSchedule(32, 2), NoiseDistribution.uniform(V), tokenizer, clean_share=0.25)
+    denoiser = TwoSidedDenoiser(TransformerConfig(V, seq_len=seq_len, d_model=32, n_layers=2, n_heads=2))
+    schedule, noise = GlauberSchedule(seq_len, 2), NoiseDistribution.uniform(V)
+    model = GlauberModel(denoiser, schedule, noise, tokenizer, clean_share=0.25)
     return save_model(model, folder)
 
 

@@ -185,6 +185,17 @@ def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
         rows = list(csv.DictReader(fh))
     assert all(1 < float(r["gen_perplexity"]) < 1e4 for r in rows)
     assert "first 8 tokens of each sample's decoded text" in (out / "v280_text" / "results.md").read_text()
+    # a model of whole documents (END, PAD): its text is read up to END, however short, and the share that ended
+    cfg, _ = load_config([*common, "--windows", "documents", "--out-dir", str(tmp_path / "docs")])
+    train(cfg)
+    benchmark_main(
+        ["--ggm", str(tmp_path / "docs" / "model"), "--judge", str(tmp_path / "judge" / "model")]
+        + ["--samples", "4", "--budgets", "64", "--out", str(out / "docs"), "--judge-text-tokens", "8"]
+    )
+    with open(out / "docs" / "results.csv") as fh:
+        *model_rows, reference = csv.DictReader(fh)
+    assert all(1 < float(r["gen_perplexity"]) < 1e4 and 0 <= float(r["ended"]) <= 1 for r in model_rows)
+    assert reference["ended"] == ""
     with pytest.raises(SystemExit, match="lower --judge-text-tokens 1000"):
         benchmark_main(
             ["--ggm", str(tmp_path / "ggm280" / "model"), "--judge", str(tmp_path / "judge" / "model")]

@@ -88,6 +88,7 @@ def main(argv=None) -> None:
     vocabulary = word_vocabulary((corpus / "train.txt").read_text(encoding="utf-8"))
     cases = cut_sentences(read_paragraphs(corpus / "val.txt"), args.sentences, args.seed)
 
+    @torch.no_grad()
     def judge_nll(text: str) -> tuple[float, int]:
         ids = judge.tokenizer.encode(text)[: judge.seq_len]
         return float(judge.token_nll(torch.tensor(ids)[None]).double().sum()), len(ids)
@@ -97,6 +98,7 @@ def main(argv=None) -> None:
         model = load_model(path)
         tok = model.tokenizer
         rows = {name: {"nll": 0.0, "tokens": 0, "slot": 0, "first": 0, "fills": []} for name in ROWS}
+        kept: list[int] = []  # the cases whose sentence fits the canvas with its longest gap
         began = time.perf_counter()
         with torch.no_grad():
             for index, (prefix, removed, suffix) in enumerate(tqdm(cases, desc=str(path))):
@@ -104,6 +106,9 @@ def main(argv=None) -> None:
 
                 def plan_for(lengths, text=text, tok=tok, seq_len=model.seq_len):
                     return plan_infill(text, tok, seq_len, lengths=lengths)
+
+                if plan_for(None).notices:  # it does not fit: skipped
+                    continue
 
                 choice = choose_gap_lengths(model, plan_for, 1, seed=args.seed + index)
                 completed, fills, nlls = [], [], []
@@ -123,6 +128,7 @@ def main(argv=None) -> None:
                     ROWS[3]: min(range(len(nlls)), key=lambda c: nlls[c][0] / nlls[c][1]),
                     ROWS[4]: choice.candidates.index(oracle),
                 }
+                kept.append(index)
                 for name, c in picks.items():
                     row = rows[name]
                     row["nll"] += nlls[c][0]
@@ -131,10 +137,13 @@ def main(argv=None) -> None:
                     row["first"] += first_word(fills[c], prefix) in vocabulary
                     row["fills"].append(completed[c])
         seconds = time.perf_counter() - began
-        reference = math.exp(sum(n for n, _ in originals) / sum(t for _, t in originals))
-        print(f"\n{path}: {len(cases)} held-out Persuasion sentences, 1–{MAX_WORDS} words removed, written "
-              f"`… [___] …`; exact chain, candidates {CANDIDATE_LENGTHS[0]}–{CANDIDATE_LENGTHS[-1]} tokens; "
-              f"{seconds:.0f} s\n")  # fmt: skip
+        if not kept:
+            raise SystemExit(f"{path}: no sentence fits its {model.seq_len}-token canvas")
+        count = len(kept)
+        reference = math.exp(sum(originals[i][0] for i in kept) / sum(originals[i][1] for i in kept))
+        print(f"\n{path}: {count} held-out Persuasion sentences, 1–{MAX_WORDS} words removed, written "
+              f"`… [___] …` ({len(cases) - count} longer than the canvas skipped); exact chain, candidates "
+              f"{CANDIDATE_LENGTHS[0]}–{CANDIDATE_LENGTHS[-1]} tokens; {seconds:.0f} s\n")  # fmt: skip
         print(
             "| gap length | judge perplexity of the sentence | vs the originals | fills of 1–6 words | first word real |"
         )
@@ -142,10 +151,10 @@ def main(argv=None) -> None:
         for name, row in rows.items():
             perplexity = math.exp(row["nll"] / row["tokens"])
             print(f"| {name} | {perplexity:.1f} | {100 * (perplexity / reference - 1):+.0f}% | "
-                  f"{100 * row['slot'] / len(cases):.0f}% | {100 * row['first'] / len(cases):.0f}% |")  # fmt: skip
+                  f"{100 * row['slot'] / count:.0f}% | {100 * row['first'] / count:.0f}% |")  # fmt: skip
         print(f"| the original sentences | {reference:.1f} | | | |\n")
-        for i in range(min(args.examples, len(cases))):
-            print(f"- original: {''.join(cases[i])!r}\n  the app:  {rows[ROWS[1]]['fills'][i]!r}\n"
+        for i in range(min(args.examples, count)):
+            print(f"- original: {''.join(cases[kept[i]])!r}\n  the app:  {rows[ROWS[1]]['fills'][i]!r}\n"
                   f"  fixed 8:  {rows[ROWS[0]]['fills'][i]!r}")  # fmt: skip
 
 

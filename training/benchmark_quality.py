@@ -66,6 +66,7 @@ COLUMNS = [
     "unigram_entropy_nats",
     "real_word_rate",
     "copied_6grams",
+    "ended",
     *SPEED,
     *RUN,
 ]
@@ -319,13 +320,23 @@ def load_models(paths, device) -> list[tuple[str, Path, object]]:
     return models
 
 
+def text_of(model, tokens) -> str:
+    """A sample's text: up to END for a model trained on whole documents, else every token decoded."""
+    tokenizer = model.tokenizer
+    return tokenizer.document(tokens) if getattr(tokenizer, "has_document_tokens", False) else tokenizer.decode(tokens)
+
+
 def text_benchmark(args) -> list[dict]:
     out, judge_folder = Path(args.out), Path(args.judge)
     judge = load_judge(judge_folder, args.device)
     judge_bpe = bpe_model_of(judge_folder)
     paths = [p for p in (args.ggm, args.ggm_classic, args.md4) if p]
     models = load_models(paths, args.device)
-    unreadable = {id(model) for _, folder, model in models if bpe_model_of(folder) != judge_bpe}
+    unreadable = {  # another BPE, or END and PAD beyond the judge's vocabulary: only the decoded text can be read
+        id(model)
+        for _, folder, model in models
+        if bpe_model_of(folder) != judge_bpe or getattr(model.tokenizer, "has_document_tokens", False)
+    }
     for path, (_, _, model) in zip(paths, models, strict=True):
         if id(model) in unreadable and not args.judge_text_tokens:
             print(
@@ -342,14 +353,18 @@ def text_benchmark(args) -> list[dict]:
         if not n:
             return None if id(model) in unreadable else tokens
         ids = [judge.tokenizer.encode(text)[:n] for text in texts]
+        if getattr(model.tokenizer, "has_document_tokens", False):  # a document may end before N tokens
+            return [torch.tensor(i)[None] for i in ids if len(i) > 1]
         if min(map(len, ids)) < n:
             raise SystemExit(f"a sample re-encodes to {min(map(len, ids))} judge tokens: lower --judge-text-tokens {n}")
         return torch.tensor(ids)
 
     def score(tokens, model):
-        texts = [model.tokenizer.decode(t) for t in tokens]
+        texts = [text_of(model, t) for t in tokens]
         read = judge_reads(tokens, texts, model)
+        end = getattr(model.tokenizer, "end_id", None)
         return {
+            "ended": None if end is None else float((torch.as_tensor(tokens) == end).any(1).float().mean()),
             "gen_perplexity": None if read is None else generative_perplexity(judge, read),
             "unigram_entropy_nats": unigram_entropy(tokens),
             "real_word_rate": real_word_rate(texts, vocabulary),
@@ -358,19 +373,20 @@ def text_benchmark(args) -> list[dict]:
 
     def save(label, setting, tokens, model):
         text = "\n\n".join(
-            f"--- sample {i} ---\n{model.tokenizer.decode(t)}" for i, t in enumerate(tokens[: args.keep_samples])
+            f"--- sample {i} ---\n{text_of(model, t)}" for i, t in enumerate(tokens[: args.keep_samples])
         )
         atomic_write_bytes(out / "samples" / f"{slug(label)}_{slug(setting.label)}.txt", text.encode())
 
     rows = sample_rows(models, args, args.samples, batch_size, score, save)
-    reference = {"model": "real text (held-out)", "setting": "", "budget": "", **score(windows, judge)}
+    reference = {"model": "real text (held-out)", "setting": "", "budget": "", **score(windows, judge), "ended": None}
     reference |= {"checkpoint": str(judge_folder), "samples": args.samples, "device": str(args.device)}
     note = (
         f"{args.samples} samples per row in runs of {batch_size}, device {args.device}, torch {torch.__version__}; "
         f"judge {judge_folder} (its perplexity on {args.samples} held-out windows: {reference['gen_perplexity']:.1f}). "
         "Entropy: nats, of the token frequencies pooled over a row's samples. Real words: the share of the "
         "samples' words (all but each sample's first and last) that occur in the training split. Copied 6-grams: "
-        "the share of the samples' word 6-grams (edge words skipped) that occur in the training split."
+        "the share of the samples' word 6-grams (edge words skipped) that occur in the training split. Ended: the "
+        "share of samples holding END (a model trained on whole documents; its text is scored up to END)."
     )
     if args.judge_text_tokens:
         note += (
@@ -386,6 +402,7 @@ def text_benchmark(args) -> list[dict]:
             ("unigram entropy (nats)", "unigram_entropy_nats", ".3f"),
             ("real words", "real_word_rate", ".1%"),
             ("copied 6-grams", "copied_6grams", ".1%"),
+            ("ended", "ended", ".0%"),
         ],
     )
     print(note, table, sep="\n")
