@@ -1,4 +1,4 @@
-"""The heat-bath reverse chain (ggm-math.md, "Reverse process"), as a generator of events.
+"""The heat-bath reverse chain (docs/math.md, "Reverse process (heat bath)"), as a generator of events.
 
 At reverse step t, position i_t is redrawn from softmax(h + log μ); all other positions are kept.
 Draws are inverse-CDF categorical draws in float64 from a seeded ``torch.Generator``. Known

@@ -179,11 +179,11 @@ class ImageTokenizer:
         self.patch_size = self.config.downsample
         self.image_size = self.config.image_size
 
-    @torch.no_grad()
     def known_from_cells(self, cells: np.ndarray) -> np.ndarray:
         """The known codes (raster order) for a mask of free cells (grid_shape)."""
         return ~cells.reshape(-1)
 
+    @torch.inference_mode()
     def encode(self, images: np.ndarray) -> torch.Tensor:
         s = self.image_size
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (s, s, 3):
@@ -195,7 +195,7 @@ class ImageTokenizer:
         ]
         return torch.cat(out) if out else torch.zeros(0, s * s // self.patch_size**2).long()
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def decode(self, codes: torch.Tensor) -> np.ndarray:
         codes = torch.as_tensor(codes, dtype=torch.long)
         n_pos = self.grid_shape[0] * self.grid_shape[1]

@@ -46,6 +46,16 @@ def test_encode_decode_shapes(tokenizer):
         tokenizer.encode(smooth_images(1).astype(np.float32))
 
 
+def test_encode_and_decode_build_no_autograd_graph(tokenizer, monkeypatch):
+    seen = []
+    for name in ("encode", "decode"):
+        real = getattr(tokenizer.model, name)
+        monkeypatch.setattr(tokenizer.model, name, lambda x, real=real: seen.append(torch.is_grad_enabled()) or real(x))
+    codes = tokenizer.encode(smooth_images(2))
+    tokenizer.decode(codes)
+    assert seen == [False, False] and torch.is_grad_enabled()
+
+
 def test_save_load_round_trip(tokenizer, tmp_path):
     images = smooth_images(4, seed=1)
     tokenizer.save(tmp_path)

@@ -52,8 +52,10 @@ class Denoiser(nn.Module, ABC):
         schedule: GlauberSchedule,
         noise: NoiseDistribution,
         generator: torch.Generator | None = None,
+        clean_share: float = 0.0,
     ) -> tuple[torch.Tensor, int]:
-        """Mean signal-vs-noise loss on a batch of clean sequences, and the number of supervised positions."""
+        """Mean signal-vs-noise loss on a batch of clean sequences, and the number of supervised positions; a
+        ``clean_share`` of the sequences trains the clean context instead (ggm_core.clean_context)."""
 
     @abstractmethod
     def begin_sweep(self, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> SweepSession:
