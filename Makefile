@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: run test lint system-deps setup setup-dev clean
+.PHONY: run test test-quick lint system-deps setup setup-dev clean
 
 # torch goes first, from the pinned local CPU wheel: a bare "torch" would pull CUDA packages.
 $(VENV)/.runtime: requirements.txt
@@ -36,6 +36,10 @@ lint: setup-dev
 
 test: setup-dev system-deps lint
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q
+
+# The quick tier: the library, training and the app's logic, without launching the app, a browser or slow training.
+test-quick: setup-dev lint
+	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest -q -m "not slow and not browser and not server"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -162,8 +162,9 @@ class TextView:
 
 
 def noise_input(text: str, tokenizer, seq_len: int) -> tuple[torch.Tensor | None, list[str]]:
-    """The user's text (gap markup dropped) as ``seq_len`` tokens for the forward process: cut, or repeated
-    to fill the window. Returns (tokens or None when there is no text, notices)."""
+    """The user's text (gap markup dropped) as ``seq_len`` tokens for the forward process: cut; or, when shorter,
+    ended with END and PAD (a model trained on whole documents) or else repeated to fill the window. Returns
+    (tokens or None when there is no text, notices)."""
     segments, notices = parse_gaps(text if isinstance(text, str) else "")
     plain_text = "".join(seg.text for seg in segments if not seg.is_gap)
     ids = tokenizer.encode(plain_text) if plain_text.strip() else []
@@ -171,7 +172,9 @@ def noise_input(text: str, tokenizer, seq_len: int) -> tuple[torch.Tensor | None
         return None, notices
     if any(seg.is_gap for seg in segments):
         notices.append("“Noise it” dissolves your text itself: the gaps were left out.")
-    if len(ids) < seq_len:
+    if len(ids) < seq_len and getattr(tokenizer, "has_document_tokens", False):
+        ids = ids + [tokenizer.end_id] + [tokenizer.pad_id] * (seq_len - len(ids) - 1)
+    elif len(ids) < seq_len:
         notices.append(f"Your text is {len(ids)} tokens; it was repeated to fill the model's {seq_len}.")
         ids = (ids * (seq_len // len(ids) + 1))[:seq_len]
     elif len(ids) > seq_len:

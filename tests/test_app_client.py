@@ -16,6 +16,7 @@ from ggm_app import faces
 from ggm_app.common import ModelSlot, load_slot
 from ggm_core import image_infill
 
+pytestmark = pytest.mark.server
 ADVANCED_EXACT = {"sweeps": 2, "positions_per_call": 1, "temperature": 1.0, "top_p": 1.0, "seed": 0}
 ADVANCED_FAST = {"sweeps": 1, "positions_per_call": 8, "temperature": 1.0, "top_p": 1.0, "seed": 0}
 

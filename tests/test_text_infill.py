@@ -125,3 +125,11 @@ def test_conditional_log_probs_are_probabilities_and_do_not_depend_on_the_batch(
 
 def doc_model_folder(model, tmp_path) -> Path:
     return model.save(tmp_path / "ggm")
+
+
+def test_noise_it_dissolves_a_short_text_as_a_whole_document(doc_tok):
+    from ggm_app.text import noise_input
+
+    x0, notices = noise_input("Emma was happy.", doc_tok, 32)
+    n = len(doc_tok.encode("Emma was happy."))
+    assert x0[n] == doc_tok.end_id and (x0[n + 1 :] == doc_tok.pad_id).all() and not notices

@@ -18,6 +18,7 @@ from ggm_app import device, faces
 from ggm_core import GlauberModel
 from ggm_core.events import run_to_end
 
+pytestmark = pytest.mark.server
 EXACT = {"sweeps": 2, "positions_per_call": 1, "temperature": 1.0, "top_p": 1.0, "seed": 4}
 
 
