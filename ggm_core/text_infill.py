@@ -37,6 +37,7 @@ from ggm_core.events import run_to_end
 DEFAULT_GAP = 8  # a flexible gap's longest candidate, and its length when no choice is made
 CANDIDATE_LENGTHS = tuple(range(1, DEFAULT_GAP + 1))
 SCORE_BEFORE, SCORE_AFTER = 2, 4  # known tokens on either side of a gap that its score reads
+LENGTH_BONUS = 0.0  # nats added to a gap's score per token of it (docs/benchmarks.md, "Flexible gaps")
 _GAP = re.compile(r"\[([^\[\]\n]*)\]|(?<![\w\[])_{3,}(?![\w\]])")
 _SENTENCE_END = re.compile(r"[.?!][\"'”’_)]*\s*$")
 OPENING_QUOTES = "\"'“‘"
@@ -316,12 +317,13 @@ def choose_gap_lengths(
     plan_for: Callable[[list[int]], TextPlan],
     n_flexible: int,
     candidates: Sequence[int] = CANDIDATE_LENGTHS,
+    length_bonus: float = LENGTH_BONUS,
     **sample_kwargs,
 ) -> GapChoice:
     """Sample the plan with every flexible gap at each candidate length (one run each, the same seed), score each
     gap by the model's pseudo-log-likelihood of its window (:func:`gap_window`) under its full conditionals
-    log P(x^i | x^{-i}) (``model.conditional_log_probs``, one network call for all candidates), and keep each
-    gap's best length. An approximation: the length is a choice by score, not a draw from the data's law. A run
+    log P(x^i | x^{-i}) (``model.conditional_log_probs``, one network call for all candidates) plus
+    ``length_bonus`` nats per token of the gap, and keep each gap's best length. An approximation: the length is a choice by score, not a draw from the data's law. A run
     at the chosen lengths with the same seed and settings replays the winning candidate (with one flexible gap,
     or when every gap chose the same length)."""
     tokenizer = model.tokenizer
@@ -351,5 +353,7 @@ def choose_gap_lengths(
         ]
         for g in range(n_flexible)
     ]
-    lengths = [candidates[max(range(len(candidates)), key=row.__getitem__)] for row in scores]
-    return GapChoice(lengths, tuple(candidates), scores, finals)
+    chosen = [  # the bonus counts for the choice only: ``scores`` stay the pseudo-log-likelihoods
+        max(range(len(candidates)), key=lambda c, row=row: row[c] + length_bonus * candidates[c]) for row in scores
+    ]
+    return GapChoice([candidates[c] for c in chosen], tuple(candidates), scores, finals)

@@ -9,7 +9,7 @@ from app_checkpoints import make_md4_checkpoint, make_text_checkpoint
 
 from ggm_core import load_model
 from ggm_core.events import run_to_end
-from ggm_core.text_infill import allowed_tokens, choose_gap_lengths, parse_gaps, plan_infill
+from ggm_core.text_infill import LENGTH_BONUS, allowed_tokens, choose_gap_lengths, gap_window, parse_gaps, plan_infill
 from ggm_core.text_tokenizer import TextTokenizer
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "text_austen"
@@ -90,7 +90,8 @@ def test_the_chosen_length_is_the_best_scored_and_its_run_replays_the_candidate(
 
     choice = choose_gap_lengths(doc_model, plan_for, 1, candidates=(1, 2, 3, 4), seed=5)
     assert len(choice.scores[0]) == 4 and all(s <= 0 for s in choice.scores[0])
-    assert choice.lengths == [(1, 2, 3, 4)[max(range(4), key=choice.scores[0].__getitem__)]]
+    bonus = [choice.scores[0][c] + LENGTH_BONUS * (c + 1) for c in range(4)]
+    assert choice.lengths == [(1, 2, 3, 4)[max(range(4), key=bonus.__getitem__)]]
     plan = plan_for(choice.lengths)
     replay = run_to_end(
         doc_model.sample(
@@ -107,7 +108,20 @@ def test_the_chosen_length_is_the_best_scored_and_its_run_replays_the_candidate(
         return scores
 
     monkeypatch.setattr(doc_model, "conditional_log_probs", prefer_three)
-    assert choose_gap_lengths(doc_model, plan_for, 1, candidates=(1, 2, 3, 4), seed=5).lengths == [3]
+    assert choose_gap_lengths(doc_model, plan_for, 1, candidates=(1, 2, 3, 4), seed=5, length_bonus=0).lengths == [3]
+    longer = choose_gap_lengths(doc_model, plan_for, 1, candidates=(1, 2, 3, 4), seed=5, length_bonus=1000)
+    assert longer.lengths == [4] and longer.scores == choice_scores_of(prefer_three, doc_model)
+
+
+def choice_scores_of(scorer, model) -> list[list[float]]:
+    """The per-candidate scores ``scorer`` gives the four candidates (its row sums over each gap's window)."""
+    text = "It is a truth [___] acknowledged."
+    rows = []
+    for c, n in enumerate((1, 2, 3, 4)):
+        plan = plan_infill(text, model.tokenizer, model.seq_len, lengths=[n])
+        window = gap_window(plan, plan.gaps[0], model.tokenizer.pad_id)
+        rows.append(float(scorer(torch.zeros(4, model.seq_len))[c, window].sum()))
+    return [rows]
 
 
 def test_conditional_log_probs_are_probabilities_and_do_not_depend_on_the_batch(doc_model, tmp_path):

@@ -7,8 +7,9 @@ each and writes the gap the natural way (``… a [___] day …``). Each model fi
 1–8 with the same seed (ggm_core.text_infill.choose_gap_lengths), which gives every row from one set of runs:
 
 - fixed 8 tokens: the gap as the app filled `[___]` before lengths were chosen;
-- pseudo-likelihood, sum (the app's choice): the length whose fill and neighbours score highest under the
-  model's own full conditionals log P(x^i | x^{-i});
+- pseudo-likelihood, sum: the length whose fill and neighbours score highest under the model's own full
+  conditionals log P(x^i | x^{-i}); then the same with 1, 2 or 3 nats added per token of the fill (a length
+  prior; the app's ``LENGTH_BONUS`` is one of these, chosen from this table);
 - pseudo-likelihood, mean: the same score per position (a length-normalised alternative);
 - judge picks: the length whose completed sentence has the judge's lowest perplexity (it is also the measure,
   so this row is a ceiling for choosing among these candidates, not a fair alternative);
@@ -29,15 +30,16 @@ import torch
 from tqdm import tqdm
 
 from ggm_core.checkpoint import load_model
-from ggm_core.text_infill import CANDIDATE_LENGTHS, choose_gap_lengths, gap_window, plan_infill
+from ggm_core.text_infill import CANDIDATE_LENGTHS, LENGTH_BONUS, choose_gap_lengths, gap_window, plan_infill
 from training.documents import sentences
 from training.judge import load_judge
 from training.prepare_text import prepare_text
 from training.train_tokenizer import read_paragraphs
 from training.word_metrics import WORD, word_vocabulary
 
-ROWS = ("fixed 8 tokens", "pseudo-likelihood, sum (the app)", "pseudo-likelihood, mean", "judge picks",
-        "removed span's length (oracle)")  # fmt: skip
+BONUSES = (1.0, 2.0, 3.0)  # nats per token added to the pseudo-likelihood sum (ggm_core.text_infill.LENGTH_BONUS)
+ROWS = ("fixed 8 tokens", "pseudo-likelihood, sum", *(f"pseudo-likelihood + {b:g} nats a token" for b in BONUSES),
+        "pseudo-likelihood, mean", "judge picks", "removed span's length (oracle)")  # fmt: skip
 MAX_WORDS = 4
 
 
@@ -110,7 +112,7 @@ def main(argv=None) -> None:
                 if plan_for(None).notices:  # it does not fit: skipped
                     continue
 
-                choice = choose_gap_lengths(model, plan_for, 1, seed=args.seed + index)
+                choice = choose_gap_lengths(model, plan_for, 1, seed=args.seed + index, length_bonus=0.0)
                 completed, fills, nlls = [], [], []
                 for n, sample in zip(choice.candidates, choice.samples, strict=True):
                     gap = plan_for([n]).gaps[0]
@@ -121,13 +123,17 @@ def main(argv=None) -> None:
                 sizes = [len(gap_window(plan_for([n]), plan_for([n]).gaps[0], getattr(tok, "pad_id", None)))
                          for n in choice.candidates]  # fmt: skip
                 oracle = min(max(len(tok.encode(" " + removed)), 1), CANDIDATE_LENGTHS[-1])
-                picks = {
-                    ROWS[0]: choice.candidates.index(CANDIDATE_LENGTHS[-1]),
-                    ROWS[1]: choice.candidates.index(choice.lengths[0]),
-                    ROWS[2]: max(range(len(sizes)), key=lambda c: choice.scores[0][c] / sizes[c]),
-                    ROWS[3]: min(range(len(nlls)), key=lambda c: nlls[c][0] / nlls[c][1]),
-                    ROWS[4]: choice.candidates.index(oracle),
-                }
+                sums = choice.scores[0]
+                by_score = {
+                    ROWS[1]: sums,
+                    **{ROWS[2 + i]: [v + b * n for v, n in zip(sums, choice.candidates, strict=True)]
+                       for i, b in enumerate(BONUSES)},
+                    ROWS[-3]: [v / size for v, size in zip(sums, sizes, strict=True)],
+                    ROWS[-2]: [-nll / count for nll, count in nlls],
+                }  # fmt: skip
+                picks = {name: max(range(len(values)), key=values.__getitem__) for name, values in by_score.items()}
+                picks[ROWS[0]] = choice.candidates.index(CANDIDATE_LENGTHS[-1])
+                picks[ROWS[-1]] = choice.candidates.index(oracle)
                 kept.append(index)
                 for name, c in picks.items():
                     row = rows[name]
@@ -154,7 +160,12 @@ def main(argv=None) -> None:
                   f"{100 * row['slot'] / count:.0f}% | {100 * row['first'] / count:.0f}% |")  # fmt: skip
         print(f"| the original sentences | {reference:.1f} | | | |\n")
         for i in range(min(args.examples, count)):
-            print(f"- original: {''.join(cases[kept[i]])!r}\n  the app:  {rows[ROWS[1]]['fills'][i]!r}\n"
+            app_row = (
+                next(name for name in ROWS if name.endswith(f"+ {LENGTH_BONUS:g} nats a token"))
+                if LENGTH_BONUS
+                else ROWS[1]
+            )
+            print(f"- original: {''.join(cases[kept[i]])!r}\n  the app:  {rows[app_row]['fills'][i]!r}\n"
                   f"  fixed 8:  {rows[ROWS[0]]['fills'][i]!r}")  # fmt: skip
 
 

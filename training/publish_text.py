@@ -17,6 +17,7 @@ from ggm_core.atomic import atomic_write_bytes
 from ggm_core.checkpoint import load_model
 from ggm_core.events import run_to_end
 from ggm_core.family import app_knobs
+from ggm_core.text_infill import choose_gap_lengths, plan_infill
 from training.prepare_text import prepare_text
 from training.train_state import training_record
 from training.train_tokenizer import read_paragraphs
@@ -49,6 +50,29 @@ def infill_examples(model, paragraphs: list[str], count: int, gap: int, seed: in
     return examples
 
 
+def document_infills(model, paragraphs: list[str], count: int, seed: int) -> list[str]:
+    """A model of whole documents as the app uses it: held-out sentences with 1–4 words removed and written
+    `[___]`, filled at the length the model chooses; each line: the text typed, the fill, the words removed."""
+    from training.benchmark_gaps import cut_sentences
+
+    tokenizer, lines = model.tokenizer, []
+    for index, (prefix, removed, suffix) in enumerate(cut_sentences(paragraphs, count, seed)):
+        text = f"{prefix}[___]{suffix}"
+
+        def plan_for(lengths, text=text):
+            return plan_infill(text, tokenizer, model.seq_len, lengths=lengths)
+
+        choice = choose_gap_lengths(model, plan_for, 1, seed=seed + index, **app_knobs(model))
+        filled = choice.samples[choice.candidates.index(choice.lengths[0])]
+        lines += [
+            f"**Example {index + 1}.** `{text}` → {tokenizer.document(filled)}",
+            "",
+            f"Chosen length {choice.lengths[0]} tokens; the words removed: ⟦{removed}⟧",
+            "",
+        ]
+    return lines
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True)
@@ -72,7 +96,8 @@ def main(argv=None) -> None:
     val_text = (
         args.val_text or prepare_text(cache_dir=model.metadata["training_config"].get("cache_dir") or None) / "val.txt"
     )
-    examples = infill_examples(model, read_paragraphs(val_text), args.samples, args.gap, seed=7)
+    documents = getattr(model.tokenizer, "has_document_tokens", False)
+    examples = [] if documents else infill_examples(model, read_paragraphs(val_text), args.samples, args.gap, seed=7)
     lines = [
         "# Samples from the shipped weights",
         "",
@@ -86,12 +111,17 @@ def main(argv=None) -> None:
         last = run_to_end(model.sample(batch_size=args.samples, seed=2024, top_p=top_p))
         lines += [f"## Unconditional samples ({title}, seed 2024)", ""]
         for i, tokens in enumerate(last.tokens):
-            text = model.tokenizer.decode(tokens)
-            lines += [f"**Sample {i + 1}.**", "", "> " + text.replace("\n", "\n> "), ""]
-    lines += [
-        f"## Infilling ({args.gap} tokens removed from held-out *Persuasion*; ⟦model's fill⟧, then the original)",
-        "",
-    ]
+            text = model.tokenizer.document(tokens) if documents else model.tokenizer.decode(tokens)
+            ended = " (ends with END)" if documents and model.tokenizer.end_id in tokens.tolist() else ""
+            lines += [f"**Sample {i + 1}.**{ended}", "", "> " + text.replace("\n", "\n> "), ""]
+    if documents:
+        lines += ["## Infilling: held-out *Persuasion* sentences, a `[___]` gap whose length the model chooses", ""]
+        lines += document_infills(model, read_paragraphs(val_text), args.samples, seed=7)
+    else:
+        lines += [
+            f"## Infilling ({args.gap} tokens removed from held-out *Persuasion*; ⟦model's fill⟧, then the original)",
+            "",
+        ]
     for i, ex in enumerate(examples):
         lines += [
             f"**Example {i + 1}.** …{ex['before'][-300:]}⟦{ex['filled']}⟧{ex['after'][:200]}…".replace("\n", " "),
