@@ -221,7 +221,8 @@ def plan_run(mode: str, inputs: list, model, settings) -> RunPlan:
                 f"Gap length{'s' if len(choice.lengths) > 1 else ''} chosen by the model: {chosen} token"
                 f"{'s' if choice.lengths != [1] else ''} (it filled each `[___]` at {CANDIDATE_LENGTHS[0]}–"
                 f"{CANDIDATE_LENGTHS[-1]} tokens and kept the length its own conditionals score highest: "
-                "a choice, not a draw from the data's law)."
+                f"a choice, not a draw from the data's law; {choice.network_calls} network calls, "
+                f"{choice.seconds:.2f} s before the run)."
             )
     known = np.array(plan.known, dtype=bool)
     return RunPlan(

@@ -26,6 +26,7 @@ Every gap position excludes END and PAD: a gap holds text.
 
 import math
 import re
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -303,6 +304,8 @@ class GapChoice:
     candidates: tuple[int, ...]
     scores: list[list[float]]  # scores[gap][candidate]
     samples: list[torch.Tensor]  # samples[candidate]: (L,)
+    network_calls: int  # of every candidate run and the scoring call
+    seconds: float
 
 
 def gap_window(plan: TextPlan, gap: Gap, pad_id: int | None) -> list[int]:
@@ -327,7 +330,7 @@ def choose_gap_lengths(
     at the chosen lengths with the same seed and settings replays the winning candidate (with one flexible gap,
     or when every gap chose the same length)."""
     tokenizer = model.tokenizer
-    finals, plans = [], []
+    finals, plans, calls, began = [], [], 1, time.perf_counter()
     for n in candidates:
         plan = plan_for([n] * n_flexible)
         event = run_to_end(
@@ -339,6 +342,7 @@ def choose_gap_lengths(
             )
         )
         plan.tokens = event.tokens[0].tolist()
+        calls += event.nfe
         finals.append(event.tokens[0])
         plans.append(plan)
     pad_id = getattr(tokenizer, "pad_id", None)
@@ -356,4 +360,5 @@ def choose_gap_lengths(
     chosen = [  # the bonus counts for the choice only: ``scores`` stay the pseudo-log-likelihoods
         max(range(len(candidates)), key=lambda c, row=row: row[c] + length_bonus * candidates[c]) for row in scores
     ]
-    return GapChoice([candidates[c] for c in chosen], tuple(candidates), scores, finals)
+    seconds = time.perf_counter() - began
+    return GapChoice([candidates[c] for c in chosen], tuple(candidates), scores, finals, calls, seconds)

@@ -90,6 +90,7 @@ def test_the_chosen_length_is_the_best_scored_and_its_run_replays_the_candidate(
 
     choice = choose_gap_lengths(doc_model, plan_for, 1, candidates=(1, 2, 3, 4), seed=5)
     assert len(choice.scores[0]) == 4 and all(s <= 0 for s in choice.scores[0])
+    assert choice.network_calls > 4 and choice.seconds > 0
     bonus = [choice.scores[0][c] + LENGTH_BONUS * (c + 1) for c in range(4)]
     assert choice.lengths == [(1, 2, 3, 4)[max(range(4), key=bonus.__getitem__)]]
     plan = plan_for(choice.lengths)
