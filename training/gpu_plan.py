@@ -68,9 +68,10 @@ RUNS = (
     PlanRun("faces_ggm", "training/configs/faces.toml",
             {"d_model": 320, "n_layers": 8, "n_heads": 5, "batch_size": 128, "lr": 1e-3, "warmup_steps": 300,
              "max_steps": 6000, "clean_share": 0.25, "augment": "flip", "ema_decay": 0.999}, SMOKE_FACES),
-    PlanRun("text_ggm", "training/configs/text_austen.toml",
-            {"batch_size": 64, "lr": 1.5e-3, "max_steps": 6000, "clean_share": 0.25}, SMOKE_TEXT),
-    PlanRun("text_md4", "training/configs/md4_austen_rotary.toml",  # MD4's reference recipe (arXiv 2406.04329)
+    PlanRun("text_ggm", "training/configs/text_austen.toml",  # whole documents (END, PAD), as the app reads text
+            {"windows": "documents", "batch_size": 64, "lr": 1.5e-3, "max_steps": 6000, "clean_share": 0.25},
+            SMOKE_TEXT),
+    PlanRun("text_md4", "training/configs/md4_austen_documents.toml",  # MD4's reference recipe (arXiv 2406.04329)
             {"batch_size": 256, "lr": 3e-4, "warmup_steps": 2000, "beta2": 0.999,
              "weight_decay": 0.0, "ema_decay": 0.9999, "max_steps": 20000}, SMOKE_TEXT),
     PlanRun("faces_md4", "training/configs/md4_faces.toml",
