@@ -17,7 +17,8 @@ call per step, one token changed per step. Infilling clamps the known positions:
 every step; on 27-state spaces the error is 0.005–0.23 in total variation), while MD4's clamping is exact.
 
 **A `[___]` gap's length** is the model's choice: it fills the gap at 1–8 tokens and keeps the length its own
-full conditionals score highest (an approximation: a choice, not a draw from the data's law). A model trained on
+full conditionals score highest, with a bonus per token that offsets their taste for short fills (an
+approximation: a choice, not a draw from the data's law). A model trained on
 whole documents ends your text with END and PAD, so nothing is written after it unless you ask it to write on.
 
 **Refinement sweeps (exact in the limit).** A model trained with one more context, *everything else clean*,

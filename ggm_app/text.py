@@ -14,7 +14,7 @@ import torch
 from ggm_app import device
 from ggm_app.common import STATE_COLORS, STATE_LABELS, export_dir
 from ggm_app.session import RunPlan, Trajectory
-from ggm_core.text_infill import CANDIDATE_LENGTHS, allowed_tokens, parse_gaps, plan_infill
+from ggm_core.text_infill import CANDIDATE_LENGTHS, LENGTH_BONUS, allowed_tokens, parse_gaps, plan_infill
 
 MASK_PIECE = "▒"  # a masked token (MD4)
 END_PIECE = " ∎"  # the end of the text (a model trained on whole documents); PAD shows as nothing
@@ -220,8 +220,9 @@ def plan_run(mode: str, inputs: list, model, settings) -> RunPlan:
             notes.append(
                 f"Gap length{'s' if len(choice.lengths) > 1 else ''} chosen by the model: {chosen} token"
                 f"{'s' if choice.lengths != [1] else ''} (it filled each `[___]` at {CANDIDATE_LENGTHS[0]}–"
-                f"{CANDIDATE_LENGTHS[-1]} tokens and kept the length its own conditionals score highest: "
-                f"a choice, not a draw from the data's law; {choice.network_calls} network calls, "
+                f"{CANDIDATE_LENGTHS[-1]} tokens and kept the length its own conditionals score highest, "
+                f"{LENGTH_BONUS:g} nats a token offsetting their taste for short fills: a choice, not a draw from "
+                f"the data's law; {choice.network_calls} network calls, "
                 f"{choice.seconds:.2f} s before the run)."
             )
     known = np.array(plan.known, dtype=bool)

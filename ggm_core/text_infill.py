@@ -38,7 +38,7 @@ from ggm_core.events import run_to_end
 DEFAULT_GAP = 8  # a flexible gap's longest candidate, and its length when no choice is made
 CANDIDATE_LENGTHS = tuple(range(1, DEFAULT_GAP + 1))
 SCORE_BEFORE, SCORE_AFTER = 2, 4  # known tokens on either side of a gap that its score reads
-LENGTH_BONUS = 0.0  # nats added to a gap's score per token of it (docs/benchmarks.md, "Flexible gaps")
+LENGTH_BONUS = 2.0  # nats added to a gap's score per token of it (docs/benchmarks.md, "Flexible gaps")
 _GAP = re.compile(r"\[([^\[\]\n]*)\]|(?<![\w\[])_{3,}(?![\w\]])")
 _SENTENCE_END = re.compile(r"[.?!][\"'”’_)]*\s*$")
 OPENING_QUOTES = "\"'“‘"
