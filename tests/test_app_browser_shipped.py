@@ -75,3 +75,32 @@ def test_the_first_example_starts_its_gap_with_a_real_word(page, vocabulary):
     real = sum(w in vocabulary for w in words)
     print(f"first words: {words} ({real} of 8 real)")
     assert real >= 7, words
+
+
+def run_infill(page, text: str, seed: int) -> str:
+    """Fill ``text``'s gaps with ``seed`` and return the text the token view shows once this run has ended."""
+    if not page.is_visible("#text-seed input"):
+        page.click("#text-advanced")
+    page.fill("#text-input textarea", text)
+    page.fill("#text-seed input", str(seed))
+    page.click("#text-infill")
+    page.wait_for_function(  # this run's readout (it names its seed), not the last run's
+        f"() => {{ const s = document.querySelector('#text-status').innerText;"
+        f" return s.includes('network calls ·') && s.includes('seed {seed}'); }}",
+        timeout=120_000,
+    )
+    return "".join(page.eval_on_selector_all("#text-out .token .text", "els => els.map(e => e.textContent)"))
+
+
+def test_a_text_comes_back_whole_with_its_gaps_filled_and_nothing_after_it(page):
+    import re
+
+    from ggm_app.text import END_PIECE, EXAMPLES
+    from ggm_core.text_infill import parse_gaps
+
+    for seed, text in enumerate(["It was a [___] day.", *EXAMPLES], start=100):
+        shown = run_infill(page, text, seed)
+        segments, _ = parse_gaps(text)
+        gaps = "".join(r"(.+?)" if s.is_gap else re.escape(s.text) for s in segments)
+        match = re.fullmatch(gaps + re.escape(END_PIECE), shown, flags=re.S)
+        assert match and all(g.strip() for g in match.groups()), (text, shown)

@@ -161,39 +161,32 @@ def test_benchmark_command_end_to_end(corpus, tmp_path, monkeypatch):
     assert (out / "results.md").read_text().count("| GGM two-sided |") == 3
     assert len(list((out / "samples").glob("*.txt"))) == 3
 
+    def bench(model: str, name: str, *extra: str) -> list[dict]:
+        """The benchmark's rows for ``tmp_path/model`` at budget 64 and exact, into ``out/name``."""
+        benchmark_main(
+            ["--ggm", str(tmp_path / model / "model"), "--judge", str(tmp_path / "judge" / "model")]
+            + ["--samples", "4", "--budgets", "64", "--out", str(out / name), "--device", "cpu", *extra]
+        )
+        with open(out / name / "results.csv") as fh:
+            return list(csv.DictReader(fh))
+
     # a model with another BPE: the judge cannot read its tokens, the real-word rate still counts its text
     cfg, _ = load_config([*common, "--vocab-size", "280", "--out-dir", str(tmp_path / "ggm280")])
     train(cfg)
-    benchmark_main(
-        ["--ggm", str(tmp_path / "ggm280" / "model"), "--judge", str(tmp_path / "judge" / "model")]
-        + ["--samples", "4", "--budgets", "64", "--out", str(out / "v280"), "--device", "cpu"]
-    )
-    with open(out / "v280" / "results.csv") as fh:
-        *model_rows, reference = csv.DictReader(fh)
+    *model_rows, reference = bench("ggm280", "v280")
     assert [r["budget"] for r in model_rows] == ["64", "exact"]
     for r in model_rows:
         assert r["gen_perplexity"] == "" and 0 <= float(r["real_word_rate"]) <= 1
     assert float(reference["gen_perplexity"]) > 1 and float(reference["real_word_rate"]) == 1.0
     assert "the judge cannot read its tokens" in (out / "v280" / "results.md").read_text()
     # ... unless the judge reads its decoded text, re-encoded in the judge's BPE and cut to 8 tokens
-    benchmark_main(
-        ["--ggm", str(tmp_path / "ggm280" / "model"), "--judge", str(tmp_path / "judge" / "model")]
-        + ["--samples", "4", "--budgets", "64", "--out", str(out / "v280_text"), "--device", "cpu"]
-        + ["--judge-text-tokens", "8"]
-    )
-    with open(out / "v280_text" / "results.csv") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = bench("ggm280", "v280_text", "--judge-text-tokens", "8")
     assert all(1 < float(r["gen_perplexity"]) < 1e4 for r in rows)
     assert "first 8 tokens of each sample's decoded text" in (out / "v280_text" / "results.md").read_text()
     # a model of whole documents (END, PAD): its text is read up to END, however short, and the share that ended
     cfg, _ = load_config([*common, "--windows", "documents", "--out-dir", str(tmp_path / "docs")])
     train(cfg)
-    benchmark_main(
-        ["--ggm", str(tmp_path / "docs" / "model"), "--judge", str(tmp_path / "judge" / "model")]
-        + ["--samples", "4", "--budgets", "64", "--out", str(out / "docs"), "--judge-text-tokens", "8"]
-    )
-    with open(out / "docs" / "results.csv") as fh:
-        *model_rows, reference = csv.DictReader(fh)
+    *model_rows, reference = bench("docs", "docs", "--judge-text-tokens", "8")
     assert all(1 < float(r["gen_perplexity"]) < 1e4 and 0 <= float(r["ended"]) <= 1 for r in model_rows)
     assert reference["ended"] == ""
     with pytest.raises(SystemExit, match="lower --judge-text-tokens 1000"):
