@@ -66,7 +66,7 @@ def test_the_first_example_starts_its_gap_with_a_real_word(page, vocabulary):
         page.fill("#text-seed input", str(seed))
         page.click("#text-infill")
         page.wait_for_function(
-            "() => document.querySelector('#text-status').innerText.includes('network calls ·')", timeout=120_000
+            "() => document.querySelector('#text-status').innerText.includes('tokens/s ·')", timeout=120_000
         )
         shown = "".join(page.eval_on_selector_all("#text-out .token .text", "els => els.map(e => e.textContent)"))
         assert shown.startswith(prefix.rstrip(" ")), shown[:120]
@@ -86,7 +86,7 @@ def run_infill(page, text: str, seed: int) -> str:
     page.click("#text-infill")
     page.wait_for_function(  # this run's readout (it names its seed), not the last run's
         f"() => {{ const s = document.querySelector('#text-status').innerText;"
-        f" return s.includes('network calls ·') && s.includes('seed {seed}'); }}",
+        f" return s.includes('tokens/s ·') && s.includes('seed {seed}'); }}",
         timeout=120_000,
     )
     return "".join(page.eval_on_selector_all("#text-out .token .text", "els => els.map(e => e.textContent)"))
