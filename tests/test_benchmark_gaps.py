@@ -40,3 +40,6 @@ def test_the_benchmark_prints_every_row_for_a_document_model(tmp_path, monkeypat
         assert f"| {row} |" in printed
     assert "3 held-out Persuasion sentences" in printed and "(0 longer than the canvas skipped)" in printed
     assert "- original:" in printed
+    benchmark_gaps.main(["--model", str(model), "--judge", "tiny", "--sentences", "3", "--fixed-only"])
+    printed = capsys.readouterr().out
+    assert f"| {ROWS[0]} |" in printed and f"| {ROWS[1]} |" not in printed

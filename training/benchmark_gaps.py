@@ -74,6 +74,27 @@ def first_word(fill: str, before: str) -> str:
     return (head + match.group()).lower()
 
 
+def other_picks(choice, nlls, plan_for, tokenizer, removed: str) -> dict[str, int]:
+    """Each row's candidate (an index into ``choice.candidates``) but the fixed one: by the pseudo-likelihood sum,
+    with each length bonus, by its mean over the window, by the judge (``nlls``: (NLL, tokens) per candidate), and
+    the removed span's own length."""
+    sums = choice.scores[0]
+    pad_id = getattr(tokenizer, "pad_id", None)
+    sizes = [len(gap_window(plan_for([n]), plan_for([n]).gaps[0], pad_id)) for n in choice.candidates]
+    by_score = {
+        ROWS[1]: sums,
+        **{
+            ROWS[2 + i]: [v + b * n for v, n in zip(sums, choice.candidates, strict=True)]
+            for i, b in enumerate(BONUSES)
+        },
+        ROWS[-3]: [v / size for v, size in zip(sums, sizes, strict=True)],
+        ROWS[-2]: [-nll / count for nll, count in nlls],
+    }
+    picks = {name: max(range(len(values)), key=values.__getitem__) for name, values in by_score.items()}
+    oracle = min(max(len(tokenizer.encode(" " + removed)), 1), CANDIDATE_LENGTHS[-1])
+    return picks | {ROWS[-1]: choice.candidates.index(oracle)}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", help="a text model (repeat for several)")
@@ -81,6 +102,10 @@ def main(argv=None) -> None:
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--examples", type=int, default=6, help="sentences printed in full per model")
+    parser.add_argument(
+        "--fixed-only", action="store_true",
+        help="fill every gap at 8 tokens only (the first row; one run a sentence, for a slow model)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     judge = load_judge(args.judge)
@@ -99,7 +124,8 @@ def main(argv=None) -> None:
     for path in args.model or ["assets/text_austen"]:
         model = load_model(path)
         tok = model.tokenizer
-        rows = {name: {"nll": 0.0, "tokens": 0, "slot": 0, "first": 0, "fills": []} for name in ROWS}
+        shown_rows = ROWS[:1] if args.fixed_only else ROWS
+        rows = {name: {"nll": 0.0, "tokens": 0, "slot": 0, "first": 0, "fills": []} for name in shown_rows}
         kept: list[int] = []  # the cases whose sentence fits the canvas with its longest gap
         began = time.perf_counter()
         with torch.no_grad():
@@ -112,7 +138,10 @@ def main(argv=None) -> None:
                 if plan_for(None).notices:  # it does not fit: skipped
                     continue
 
-                choice = choose_gap_lengths(model, plan_for, 1, seed=args.seed + index, length_bonus=0.0)
+                candidates = CANDIDATE_LENGTHS[-1:] if args.fixed_only else CANDIDATE_LENGTHS
+                choice = choose_gap_lengths(
+                    model, plan_for, 1, candidates=candidates, seed=args.seed + index, length_bonus=0.0
+                )
                 completed, fills, nlls = [], [], []
                 for n, sample in zip(choice.candidates, choice.samples, strict=True):
                     gap = plan_for([n]).gaps[0]
@@ -120,20 +149,9 @@ def main(argv=None) -> None:
                     fills.append(tok.decode(sample[gap.start : gap.end]))
                     completed.append(tok.decode(sample[:end]))
                     nlls.append(judge_nll(completed[-1]))
-                sizes = [len(gap_window(plan_for([n]), plan_for([n]).gaps[0], getattr(tok, "pad_id", None)))
-                         for n in choice.candidates]  # fmt: skip
-                oracle = min(max(len(tok.encode(" " + removed)), 1), CANDIDATE_LENGTHS[-1])
-                sums = choice.scores[0]
-                by_score = {
-                    ROWS[1]: sums,
-                    **{ROWS[2 + i]: [v + b * n for v, n in zip(sums, choice.candidates, strict=True)]
-                       for i, b in enumerate(BONUSES)},
-                    ROWS[-3]: [v / size for v, size in zip(sums, sizes, strict=True)],
-                    ROWS[-2]: [-nll / count for nll, count in nlls],
-                }  # fmt: skip
-                picks = {name: max(range(len(values)), key=values.__getitem__) for name, values in by_score.items()}
-                picks[ROWS[0]] = choice.candidates.index(CANDIDATE_LENGTHS[-1])
-                picks[ROWS[-1]] = choice.candidates.index(oracle)
+                picks = {ROWS[0]: choice.candidates.index(CANDIDATE_LENGTHS[-1])}
+                if not args.fixed_only:
+                    picks |= other_picks(choice, nlls, plan_for, tok, removed)
                 kept.append(index)
                 for name, c in picks.items():
                     row = rows[name]
