@@ -178,11 +178,7 @@ def main(argv=None) -> None:
                   f"{100 * row['slot'] / count:.0f}% | {100 * row['first'] / count:.0f}% |")  # fmt: skip
         print(f"| the original sentences | {reference:.1f} | | | |\n")
         for i in range(min(args.examples, count)):
-            app_row = (
-                next(name for name in ROWS if name.endswith(f"+ {LENGTH_BONUS:g} nats a token"))
-                if LENGTH_BONUS
-                else ROWS[1]
-            )
+            app_row = next((name for name in rows if name.endswith(f"+ {LENGTH_BONUS:g} nats a token")), ROWS[0])
             print(f"- original: {''.join(cases[kept[i]])!r}\n  the app:  {rows[app_row]['fills'][i]!r}\n"
                   f"  fixed 8:  {rows[ROWS[0]]['fills'][i]!r}")  # fmt: skip
 
