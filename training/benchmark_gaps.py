@@ -167,7 +167,7 @@ def main(argv=None) -> None:
         reference = math.exp(sum(originals[i][0] for i in kept) / sum(originals[i][1] for i in kept))
         print(f"\n{path}: {count} held-out Persuasion sentences, 1–{MAX_WORDS} words removed, written "
               f"`… [___] …` ({len(cases) - count} longer than the canvas skipped); exact chain, candidates "
-              f"{CANDIDATE_LENGTHS[0]}–{CANDIDATE_LENGTHS[-1]} tokens; {seconds:.0f} s\n")  # fmt: skip
+              f"{candidates[0]}–{candidates[-1]} tokens; {seconds:.0f} s\n")  # fmt: skip
         print(
             "| gap length | judge perplexity of the sentence | vs the originals | fills of 1–6 words | first word real |"
         )

@@ -326,6 +326,13 @@ def text_of(model, tokens) -> str:
     return tokenizer.document(tokens) if getattr(tokenizer, "has_document_tokens", False) else tokenizer.decode(tokens)
 
 
+def text_tokens(model, tokens) -> list[torch.Tensor]:
+    """Each sample's text tokens: up to END for a model of whole documents (PAD is not text), else all."""
+    end = getattr(model.tokenizer, "end_id", None) if getattr(model.tokenizer, "has_document_tokens", False) else None
+    rows = [torch.as_tensor(t) for t in tokens]
+    return [r[: r.tolist().index(end)] if end in r.tolist() else r for r in rows] if end is not None else rows
+
+
 def text_benchmark(args) -> list[dict]:
     out, judge_folder = Path(args.out), Path(args.judge)
     judge = load_judge(judge_folder, args.device)
@@ -366,7 +373,7 @@ def text_benchmark(args) -> list[dict]:
         return {
             "ended": None if end is None else float((torch.as_tensor(tokens) == end).any(1).float().mean()),
             "gen_perplexity": None if read is None else generative_perplexity(judge, read),
-            "unigram_entropy_nats": unigram_entropy(tokens),
+            "unigram_entropy_nats": unigram_entropy(text_tokens(model, tokens)),
             "real_word_rate": real_word_rate(texts, vocabulary),
             "copied_6grams": copied_ngram_rate(texts, train_ngrams, COPY_N),
         }
@@ -386,7 +393,8 @@ def text_benchmark(args) -> list[dict]:
         "Entropy: nats, of the token frequencies pooled over a row's samples. Real words: the share of the "
         "samples' words (all but each sample's first and last) that occur in the training split. Copied 6-grams: "
         "the share of the samples' word 6-grams (edge words skipped) that occur in the training split. Ended: the "
-        "share of samples holding END (a model trained on whole documents; its text is scored up to END)."
+        "share of samples holding END (a model trained on whole documents; its text, up to END, is what is scored "
+        "and what its entropy counts)."
     )
     if args.judge_text_tokens:
         note += (
