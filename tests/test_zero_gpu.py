@@ -99,6 +99,15 @@ def test_a_forked_face_run_shows_what_an_in_process_run_shows(client, face_edito
     assert np.array_equal(_picture(there[1]), _picture(here[1])) and there[5]["value"].endswith(".gif")
 
 
+def test_forked_face_compare_and_noise_it_match_in_process(client, face_editor):
+    picks = {"model_0": "faces", "model_1": "md4_faces", "model_2": "b", "budget_0": 0, "budget_1": 0, "seed": 3}
+    here, there = _both(client, "/compare_infill_face", editor=face_editor, budget_2=20, **picks)
+    assert all(np.array_equal(_picture(a), _picture(b)) for a, b in zip(there[:3], here[:3], strict=True))
+    assert [untimed(r) for r in there[3:]] == [untimed(r) for r in here[3:]]
+    here, there = _both(client, "/noise_face", editor=face_editor, model="faces", **EXACT)
+    assert np.array_equal(_picture(there[1]), _picture(here[1])) and "network calls" in there[2]
+
+
 def test_forked_compare_scrub_and_belief_match_in_process(client):
     picks = {"model_0": "text", "model_1": "md4_text", "budget_0": 0, "budget_1": 0, "seed": 2}
     here, there = _both(
