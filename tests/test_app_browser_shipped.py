@@ -60,15 +60,8 @@ def test_the_first_example_starts_its_gap_with_a_real_word(page, vocabulary):
 
     prefix = EXAMPLES[0][: EXAMPLES[0].index("[___]")]
     words = []
-    page.click("#text-advanced")  # the seed box is in the Advanced panel
     for seed in range(8):
-        page.fill("#text-input textarea", EXAMPLES[0])
-        page.fill("#text-seed input", str(seed))
-        page.click("#text-infill")
-        page.wait_for_function(
-            "() => document.querySelector('#text-status').innerText.includes('tokens/s ·')", timeout=120_000
-        )
-        shown = "".join(page.eval_on_selector_all("#text-out .token .text", "els => els.map(e => e.textContent)"))
+        shown = run_infill(page, EXAMPLES[0], seed)
         assert shown.startswith(prefix.rstrip(" ")), shown[:120]
         match = WORD.search(shown, len(prefix.rstrip(" ")))
         words.append(match.group().lower() if match else "")
@@ -82,13 +75,19 @@ def run_infill(page, text: str, seed: int) -> str:
     if not page.is_visible("#text-seed input"):
         page.click("#text-advanced")
     page.fill("#text-input textarea", text)
-    page.fill("#text-seed input", str(seed))
+    box = page.locator("#text-seed input[type=number]")
+    box.fill(str(seed))
+    box.press("Enter")  # a number box commits its value on Enter or blur
+    page.wait_for_timeout(300)
     page.click("#text-infill")
-    page.wait_for_function(  # this run's readout (it names its seed), not the last run's
-        f"() => {{ const s = document.querySelector('#text-status').innerText;"
-        f" return s.includes('tokens/s ·') && s.includes('seed {seed}'); }}",
-        timeout=120_000,
-    )
+    try:
+        page.wait_for_function(  # this run's readout (it names its seed), not the last run's
+            f"() => {{ const s = document.querySelector('#text-status').innerText;"
+            f" return s.includes('tokens/s ·') && s.includes('seed {seed}'); }}",
+            timeout=120_000,
+        )
+    except Exception as error:
+        raise AssertionError(f"no readout for seed {seed}: {page.inner_text('#text-status')!r}") from error
     return "".join(page.eval_on_selector_all("#text-out .token .text", "els => els.map(e => e.textContent)"))
 
 
