@@ -77,6 +77,7 @@ def test_tiny_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
     assert tokens.shape == (2, 32) and isinstance(model.tokenizer.decode(tokens[0]), str)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_exactly(corpus, tmp_path):
     env = {"GGM_CACHE": str(tmp_path / "cache")}
     common = ("--max-steps", "40", "--checkpoint-every", "5", "--eval-every", "20", "--sample-every", "1000")
@@ -102,6 +103,7 @@ def test_killed_run_resumes_exactly(corpus, tmp_path):
             assert torch.equal(a[key], b[key]), key
 
 
+@pytest.mark.slow
 def test_two_processes_stay_in_sync(corpus, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GGM_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
@@ -259,6 +261,7 @@ def test_a_whole_number_is_a_valid_float(tmp_path):
     assert cfg.weight_decay == 1.0 and isinstance(cfg.weight_decay, float)
 
 
+@pytest.mark.slow
 def test_a_tiny_blackout_run_trains_exports_and_samples(tmp_path, monkeypatch, random_faces):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
     images = random_faces
@@ -401,6 +404,7 @@ def failed_rank(result) -> str:
     return result.stdout[-1000:] + result.stderr[:3000] + "\n…\n" + result.stderr[-1000:]
 
 
+@pytest.mark.slow
 def test_two_processes_resume_exactly_each_with_its_own_random_streams(corpus, tmp_path):
     """12 steps on two ranks straight, and 6 + a resumed 6: the same weights bit for bit. With every rank given
     rank 0's saved streams (the old behaviour) the ranks draw identical batches after the resume and it differs."""
@@ -417,6 +421,7 @@ def test_two_processes_resume_exactly_each_with_its_own_random_streams(corpus, t
         assert torch.equal(a[key], b[key]), key
 
 
+@pytest.mark.slow
 def test_max_minutes_stops_both_ranks_at_the_same_step(corpus, tmp_path):
     """Each rank's clock differs; the stop is agreed, so both leave together with a checkpoint (no hang)."""
     out = tmp_path / "timed"
@@ -459,6 +464,7 @@ if os.environ.get("RANK") == "1":
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "what, messages, kept_step",
     [
