@@ -59,7 +59,7 @@ COMPARE_HELP = (
 )
 MISSING_PAIR = {
     "text": "No MD4 text model ships yet: one on the same document windows at the GGM's training compute "
-    "(`training/configs/md4_austen_documents.toml`, about 14 CPU-hours) is in training. Load one with "
+    "(`training/configs/md4_austen_documents.toml`, about 9 CPU-hours) is in training. Load one with "
     "`--text-model assets/text_austen --text-model PATH`.",
     "face": "Load an MD4 face model with `--face-model assets/faces --face-model PATH` to compare the families.",
 }

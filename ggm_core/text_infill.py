@@ -29,7 +29,7 @@ import re
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -225,7 +225,7 @@ def plan_infill(
         msg += f"; dropped “{_snippet(dropped)}”." if dropped else "; dropped the end of a gap."
         notices.append(msg)
         tokens, known = tokens[:seq_len], known[:seq_len]
-        gaps = [Gap(**{**g.__dict__, "end": min(g.end, seq_len)}) for g in gaps if g.start < seq_len]
+        gaps = [replace(g, end=min(g.end, seq_len)) for g in gaps if g.start < seq_len]
     remarks = []
     rest = seq_len - len(tokens)
     if rest and write_on:
@@ -341,7 +341,7 @@ def choose_gap_lengths(
                 **sample_kwargs,
             )
         )
-        plan.tokens = event.tokens[0].tolist()
+        plan.tokens = event.tokens[0].tolist()  # the fill, so a window skips the PAD it drew (writing on)
         calls += event.nfe
         finals.append(event.tokens[0])
         plans.append(plan)

@@ -95,7 +95,7 @@ class TextTokenizer:
 
     def starting_with(self, prefix: bytes) -> list[bool]:
         """For every id, whether its bytes start with ``prefix`` (e.g. b" ": the tokens that begin a word)."""
-        return [self._bytes[i].startswith(prefix) for i in range(self.vocab_size)]
+        return [b.startswith(prefix) for b in self.token_bytes()]
 
     def pieces(self, ids) -> list[str]:
         """The text of each token, one string per id, with "".join(pieces(ids)) == decode(ids).
