@@ -16,7 +16,7 @@ import torch
 from ggm_core.clamp import allowed_from, clamp_known, restrict
 from ggm_core.clean_context import CLEAN_SWEEP
 from ggm_core.denoisers.base import Denoiser
-from ggm_core.draws import categorical_probs, sample_categorical
+from ggm_core.draws import RowSeeds, categorical_probs
 from ggm_core.events import SamplerEvent, run_to_end
 from ggm_core.noise import NoiseDistribution
 from ggm_core.schedule import GlauberSchedule
@@ -45,7 +45,7 @@ def sample(
     temperature: float = 1.0,
     top_p: float = 1.0,
     positions_per_call: int = 1,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     generator: torch.Generator | None = None,
     start: torch.Tensor | None = None,
     allowed: torch.Tensor | None = None,
@@ -63,7 +63,9 @@ def sample(
     runs R left-to-right sweeps over the free positions, each redrawn from the clean full conditional
     P(x^i | x^{-i}) (the denoiser's clean context): with known positions the law tends to the exact
     P(x_free | x_known) as R grows; without, an exact chain stays exact. Their events carry
-    ``sweep`` = -1 - r for refinement sweep r and ``step`` = -1. Stopping the iteration cancels the run.
+    ``sweep`` = -1 - r for refinement sweep r and ``step`` = -1. ``seed``: an int, or one per row
+    (:class:`ggm_core.draws.RowSeeds`: a row's sample then does not depend on the rows beside it). Stopping the
+    iteration cancels the run.
     """
     if positions_per_call < 1:
         raise ValueError(f"positions_per_call must be ≥ 1, got {positions_per_call}")
@@ -72,9 +74,9 @@ def sample(
     if noise.vocab_size != denoiser.config.vocab_size or schedule.seq_len != denoiser.config.seq_len:
         raise ValueError("denoiser, schedule and noise disagree on vocabulary size or sequence length")
     L, device = schedule.seq_len, next(denoiser.parameters()).device
-    generator = generator if generator is not None else torch.Generator().manual_seed(seed)
+    draws = RowSeeds(seed, batch_size, generator)
     if start is None:
-        canvas = noise.sample((batch_size, L), generator).to(device)
+        canvas = draws.multinomial(noise.probs, L).to(device)
     else:
         canvas = torch.as_tensor(start, dtype=torch.long, device=device).expand(batch_size, L).clone()
         if canvas.min() < 0 or canvas.max() >= noise.vocab_size:
@@ -85,7 +87,7 @@ def sample(
         held = (~allowed.all(dim=1) & ~mask).nonzero().flatten()
         if len(held):
             probs = (noise.probs * allowed[held]).expand(batch_size, -1, -1)
-            canvas[:, held] = sample_categorical(probs, generator).to(device)
+            canvas[:, held] = draws.categorical(probs).to(device)
     reverse_order = schedule.visit_order.flip(0).tolist()
     free = [p for p in reverse_order if not mask[p]]
     groups = [free[s : s + positions_per_call] for s in range(0, len(free), positions_per_call)]
@@ -102,7 +104,7 @@ def sample(
         calls_before = nfe
         for positions, column in zip(groups, columns, strict=True):
             h = restrict(session.predict(positions), allowed, positions)
-            new = sample_categorical(heat_bath_probs(h, log_mu, temperature, top_p), generator)
+            new = draws.categorical(heat_bath_probs(h, log_mu, temperature, top_p))
             old = canvas[:, column].clone()
             canvas[:, column] = new
             done += len(positions)

@@ -9,16 +9,22 @@ probabilities, seeded generators, integer results.
 
 import torch
 
+from ggm_core.draws import RowSeeds
 
-def thin(n0: torch.Tensor, p: torch.Tensor | float, generator: torch.Generator | None = None) -> torch.Tensor:
+
+def thin(
+    n0: torch.Tensor, p: torch.Tensor | float, generator: torch.Generator | RowSeeds | None = None
+) -> torch.Tensor:
     """n_t ~ Binomial(n_0, p) elementwise; ``p`` broadcasts (e.g. (B, 1, 1, 1) per image)."""
     counts = n0.to(torch.float64)
     prob = torch.as_tensor(p, dtype=torch.float64).expand_as(counts)
+    if isinstance(generator, RowSeeds):
+        return generator.binomial(counts, prob).to(n0.dtype)
     return torch.binomial(counts, prob.contiguous(), generator=generator).to(n0.dtype)
 
 
 def thin_successively(
-    n0: torch.Tensor, survival: list[float], generator: torch.Generator | None = None
+    n0: torch.Tensor, survival: list[float], generator: torch.Generator | RowSeeds | None = None
 ) -> list[torch.Tensor]:
     """One forward path of ``n0`` through decreasing survivals p_1 > p_2 > …: [n_{p_1}, n_{p_2}, …]."""
     path, current, before = [], n0, 1.0

@@ -20,15 +20,15 @@ import torch
 from ggm_core.blackout.forward import thin_successively
 from ggm_core.blackout.schedule import BlackoutSchedule
 from ggm_core.clamp import known_mask_from
+from ggm_core.draws import RowSeeds
 from ggm_core.events import SamplerEvent
 
 
-def stochastic_round(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """⌊x⌋ + Bernoulli(x − ⌊x⌋) elementwise (float64 uniforms): an integer with expectation x."""
+def stochastic_round(x: torch.Tensor, draws: RowSeeds) -> torch.Tensor:
+    """⌊x⌋ + Bernoulli(x − ⌊x⌋) elementwise (float64 uniforms; the batch first): an integer with expectation x."""
     x = x.to(torch.float64)
     floor = x.floor()
-    u = torch.rand(x.shape, dtype=torch.float64, generator=generator)
-    return (floor + (u < x - floor)).long()
+    return (floor + (draws.rand(tuple(x.shape)) < x - floor)).long()
 
 
 @torch.no_grad()
@@ -42,7 +42,7 @@ def sample_blackout(
     max_count: int = 255,
     known_counts: torch.Tensor | None = None,
     known: torch.Tensor | Sequence[int] | None = None,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     generator: torch.Generator | None = None,
     start: torch.Tensor | None = None,
 ) -> Iterator[SamplerEvent]:
@@ -51,9 +51,10 @@ def sample_blackout(
     ``predict(counts (B, L), k)`` returns ŷ ≈ E[n_0 − n_t | n_t] at observation time t_k, (B, L).
     ``steps`` is the budget N (default: the schedule's T); the event's ``step`` is the observation index
     reached and ``positions`` the pixels that changed in any image. ``start`` (L,) or (B, L) replaces the
-    black canvas (a forward path's end, nearly black).
+    black canvas (a forward path's end, nearly black). ``seed``: an int, or one per row
+    (:class:`ggm_core.draws.RowSeeds`).
     """
-    generator = generator if generator is not None else torch.Generator().manual_seed(seed)
+    draws = RowSeeds(seed, batch_size, generator)
     grid = schedule.grid(steps or schedule.steps)
     p = schedule.survival
     canvas = torch.zeros(batch_size, length, dtype=torch.long)
@@ -70,7 +71,7 @@ def sample_blackout(
         if counts[:, mask].min() < 0 or counts[:, mask].max() > max_count:
             raise ValueError(f"known counts must lie in [0, {max_count}]")
         # one forward path through the sampler's times, t_0 = 0 first (survival 1: n_0 itself), then reversed
-        path = thin_successively(counts.clone(), [float(p[k]) for k in reversed(grid)], generator)[::-1]
+        path = thin_successively(counts.clone(), [float(p[k]) for k in reversed(grid)], draws)[::-1]
         canvas[:, mask] = path[0][:, mask]
     empty = torch.empty(batch_size, 0, dtype=torch.long)
     total = len(grid) - 1
@@ -78,9 +79,9 @@ def sample_blackout(
     for i in range(total):
         k, j = grid[i], grid[i + 1]
         estimate = predict(canvas, k).to(torch.float64).clamp(min=0).cpu()
-        remaining = torch.minimum(stochastic_round(estimate, generator), max_count - canvas)
+        remaining = torch.minimum(stochastic_round(estimate, draws), max_count - canvas)
         q = float((p[j] - p[k]) / (1 - p[k]))
-        births = torch.binomial(remaining.double(), torch.full(remaining.shape, q, dtype=torch.float64), generator)
+        births = draws.binomial(remaining.double(), torch.full(remaining.shape, q, dtype=torch.float64))
         new = canvas + births.long()
         if path is not None:
             new[:, mask] = path[i + 1][:, mask]

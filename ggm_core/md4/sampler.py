@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 import torch
 
 from ggm_core.clamp import allowed_from, clamp_known, restrict
-from ggm_core.draws import categorical_probs, sample_categorical
+from ggm_core.draws import RowSeeds, categorical_probs
 from ggm_core.events import SamplerEvent
 from ggm_core.md4.network import MaskedDenoiser
 
@@ -32,7 +32,7 @@ def sample_masked(
     steps: int | None = None,
     temperature: float = 1.0,
     top_p: float = 1.0,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     generator: torch.Generator | None = None,
     allowed: torch.Tensor | None = None,
 ) -> Iterator[SamplerEvent]:
@@ -48,13 +48,14 @@ def sample_masked(
     before and after (so a sequence that revealed nothing there shows the same token, possibly the
     mask id, in both). ``step`` is the grid step (the reveal index in the exact mode), ``sweep`` 0,
     ``updates_done`` the fewest positions any sequence has revealed. Known positions are clamped;
-    ``allowed`` (L, V) bool restricts the tokens each position may take.
+    ``allowed`` (L, V) bool restricts the tokens each position may take. ``seed``: an int, or one per row
+    (:class:`ggm_core.draws.RowSeeds`).
     """
     if steps is not None and steps < 1:
         raise ValueError(f"steps must be ≥ 1 or None, got {steps}")
     V, L, mask_id = denoiser.config.vocab_size, denoiser.config.seq_len, denoiser.config.vocab_size
     device = next(denoiser.parameters()).device
-    generator = generator if generator is not None else torch.Generator().manual_seed(seed)
+    draws = RowSeeds(seed, batch_size, generator)
     canvas = torch.full((batch_size, L), mask_id, dtype=torch.long, device=device)
     known_mask = clamp_known(canvas, known_tokens, known, V)
     allowed = allowed_from(allowed, L, V)
@@ -74,7 +75,7 @@ def sample_masked(
         nfe += 1
         picked = restrict(logits[rows.to(device), cols.to(device)], allowed, cols)
         probs = categorical_probs(picked, temperature, top_p)
-        drawn = sample_categorical(probs, generator)
+        drawn = draws.categorical(probs, rows)
         index = cols.unique()
         old = canvas[:, index.to(device)].cpu()
         canvas[rows.to(device), cols.to(device)] = drawn.to(device)
@@ -84,7 +85,7 @@ def sample_masked(
         return SamplerEvent(canvas.cpu().clone(), tuple(index.tolist()), old, new, step, 0, nfe, done, total)
 
     if steps is None:
-        times, order = torch.rand(batch_size, total, dtype=torch.float64, generator=generator).sort(1, descending=True)
+        times, order = draws.rand((batch_size, total)).sort(1, descending=True)
         rows = torch.arange(batch_size)
         for k in range(total):
             yield reveal(rows, free[order[:, k]], times[:, k], k)
@@ -92,7 +93,7 @@ def sample_masked(
     grid = time_grid(steps)
     for i in range(steps):
         t, s = grid[i], grid[i + 1]
-        coins = torch.rand(batch_size, L, dtype=torch.float64, generator=generator)
+        coins = draws.rand((batch_size, L))
         chosen = pending & (coins < (t - s) / t) if s > 0 else pending.clone()
         if chosen.any():
             rows, cols = chosen.nonzero(as_tuple=True)
