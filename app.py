@@ -49,13 +49,17 @@ SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
 MAX_FILE_MB = 10
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 SAMPLING_THREADS = int(os.environ.get("GGM_THREADS", 1))  # one sampling thread: OpenMP threads spin under load
+# Handlers that may stream at once; the samplers they share run on ggm_app.batcher's lanes (GGM_LANES, one a core).
+RUNS_AT_ONCE = int(os.environ.get("GGM_RUNS_AT_ONCE", 16))
 CACHE_MAX_AGE_S = float(os.environ.get("GGM_CACHE_MAX_AGE_S", 3600))  # Gradio's cached frames and downloads
 CACHE_MAX_MB = float(os.environ.get("GGM_CACHE_MAX_MB", 500))  # and their total size: the oldest go first
 IMAGE_TOKENIZERS = ("vq", "pixels")  # the faces tab: VQ codes (GGM, MD4) or raw pixels (Blackout)
 COMPARE_HELP = (
     "Two or more models (or one model at two budgets) on the same input and seed, streaming together. A "
     "budget is a number of network calls; each family meets it its own way (GGM: positions per call; MD4: "
-    "a time grid); 0 is each one's exact setting. Each readout counts only its own sampler's time."
+    "a time grid; Blackout: bridge steps). Each column starts at what the main panel runs for its model; 0 is "
+    "each one's exact setting. Each readout counts only its own sampler's time; the last line says how long "
+    "the whole comparison took."
 )
 MISSING_PAIR = {
     "text": "No MD4 text model ships yet: one on the same document windows at the GGM's training compute "
@@ -336,7 +340,7 @@ def example_folders(face_specs: list[str]) -> list[Path]:
 
 
 def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
-    """Load the checkpoints (once) and build the app, with the queue set for a 2-core machine; the compiled
+    """Load the checkpoints (once) and build the app, with the queue set for visitors at once; the compiled
     sampling paths are built in the background (``GGM_COMPILE=0`` keeps the eager ones)."""
     torch.set_num_threads(SAMPLING_THREADS)
     text_specs, text_default = split_specs(text_specs, os.environ.get("GGM_TEXT_MODEL"), str(ROOT / DEFAULT_TEXT_MODEL))
@@ -358,7 +362,13 @@ def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
     start_cache_sweeper(Path(gradio_upload_folder()), CACHE_MAX_AGE_S, CACHE_MAX_MB * 2**20)
     if not device.ZERO_GPU:  # ZeroGPU does not support torch.compile
         start_warm_up(text, face)
-    return demo.queue(default_concurrency_limit=1)
+    return with_queue(demo)
+
+
+def with_queue(demo: gr.Blocks) -> gr.Blocks:
+    """Gradio's queue with up to :data:`RUNS_AT_ONCE` handlers at once (visitors' runs are sampled on the
+    batcher's lanes, so more handlers than cores let simultaneous runs share a batch)."""
+    return demo.queue(default_concurrency_limit=RUNS_AT_ONCE)
 
 
 def main(argv=None) -> None:

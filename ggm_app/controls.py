@@ -20,10 +20,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ggm_app import device
+from ggm_app import batcher, device
 from ggm_app.common import ModelSlot, model_summary
 from ggm_app.session import RunSession, RunSettings, next_seed, run_side_by_side
+from ggm_core.family import app_budget
 
+BUDGET_INFO = "It starts at what the main panel runs for this model (its default settings)."
 FORWARD_FRAME_S = 0.04  # a "noise it" forward frame stays this long on screen (the forward chain is instant)
 HIDE = {"visible": False}
 
@@ -398,7 +400,8 @@ class TabController:
         if show_belief and session.running:
             return gr.skip(), info + " The belief overlay is read when the run has ended."
         if show_belief:
-            belief = device.belief(device.key(model), torch.from_numpy(traj.tokens[i]).long(), traj.sweeps[i])
+            with batcher.shared.lane():
+                belief = device.belief(device.key(model), torch.from_numpy(traj.tokens[i]).long(), traj.sweeps[i])
             if belief is not None:
                 info += f" Shaded by what the model believes: {self.view.belief_legend}"
                 return self.view.belief(model, traj.tokens[i], belief, traj.extra), info
@@ -448,12 +451,16 @@ class TabController:
                 )
             for notice in notes:
                 gr.Info(plain(notice))
-            shown = [None] * columns
+            shown, began = [None] * columns, time.perf_counter()
             with self._registered(visitor_of(request), sessions):
                 for group in run_side_by_side(sessions):
                     views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
-                    lines = [f"**{s.name}** · " + _line(s) for s in group]
                     ended = not any(s.running for s in group)  # the last update carries every column (for the API)
+                    lines = [f"**{s.name}** · " + _line(s) for s in group]
+                    if ended:
+                        lines = [
+                            f"{line}\n\nThe comparison took {time.perf_counter() - began:.1f} s." for line in lines
+                        ]
                     sent = [
                         gr.skip() if old is not None and not ended and _same(v, old) else v
                         for v, old in zip(views, shown, strict=True)
@@ -479,19 +486,21 @@ class TabController:
 
 
 def compare_columns(prefix: str, slot: ModelSlot, count: int, make_view: Callable) -> CompareParts:
-    """``count`` side-by-side columns, each a model choice, a network-call budget, its canvas and readout."""
+    """``count`` side-by-side columns, each a model choice, a network-call budget (starting at what the main panel
+    runs for that model, ``app_budget``), its canvas and readout."""
     names = slot.names
     parts = CompareParts([], [], [], [])
     with gr.Row(equal_height=False):
         for i in range(count):
             with gr.Column(min_width=220):
-                parts.models.append(
-                    gr.Dropdown(names, value=names[min(i, len(names) - 1)], label=f"Model {i + 1}",
-                                elem_id=f"{prefix}-compare-model-{i}")
-                )  # fmt: skip
-                budget = gr.Slider(0, 1024, value=0, step=1, label="Network-call budget (0 = its exact setting)",
+                name = names[min(i, len(names) - 1)]
+                choice = gr.Dropdown(names, value=name, label=f"Model {i + 1}", elem_id=f"{prefix}-compare-model-{i}")
+                budget = gr.Slider(0, 1024, value=app_budget(slot.models[name]), step=1,
+                                   label="Network-call budget (0 = its exact setting)", info=BUDGET_INFO,
                                    elem_id=f"{prefix}-compare-budget-{i}")  # fmt: skip
                 budget.preprocess = pass_junk_on(budget.preprocess)
+                choice.change(lambda n: app_budget(slot.pick(n)[1]), choice, budget, api_name=False, queue=False)
+                parts.models.append(choice)
                 parts.budgets.append(budget)
                 parts.views.append(make_view(f"{prefix}-compare-view-{i}"))
                 parts.readouts.append(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ggm_app import device
+from ggm_app import batcher, device
 from ggm_core import GenerativeModel
 from ggm_core.events import SamplerEvent
 
@@ -230,7 +230,8 @@ class RunSession:
             self._kwargs["allowed"] = allowed
         self._forward = None if noise_from is None else model.noising(noise_from, settings.seed)
         self._redrawn = np.zeros(model.seq_len, bool)  # by the forward process ("noise it")
-        self.seconds = 0.0  # time spent inside the sampler
+        self.seconds = 0.0  # time spent waiting for the sampler's events (a queued run's wait included)
+        self.ticket: batcher.Ticket | None = None  # the run's place among the visitors' runs (ggm_app.batcher)
         self.stopped = self.finished = False
         self.stopped_outputs: tuple | None = None  # what the app shows for this run once stopped (built once)
         self.stop_lock = threading.Lock()  # held while those outputs are built (Stop and the run may ask at once)
@@ -297,14 +298,15 @@ class RunSession:
     def _run_events(self) -> Iterator[SamplerEvent]:
         if self._forward is not None:
             yield from self._forward_events()
-        stream = device.sample_events(device.key(self.model), self._kwargs)
+        self.ticket = batcher.shared.ticket(device.key(self.model), self._kwargs)
+        stream = self.ticket.events(lambda: self.stopped)
         try:
             while self.running:
                 began = time.perf_counter()
                 try:
                     ev = next(stream)
-                except StopIteration:
-                    self.finished = True
+                except StopIteration:  # the sampler's end, or a Stop that ended a queued run's wait
+                    self.finished = not self.stopped
                     return
                 finally:
                     self.seconds += time.perf_counter() - began
@@ -429,11 +431,23 @@ class RunSession:
         return Frame(self.trajectory.tokens[-1], states, self.readout, final=True)
 
     @property
+    def queued_s(self) -> float:
+        """Seconds the run waited for others to join it and for a free lane (ggm_app.batcher)."""
+        return self.ticket.queued_s if self.ticket is not None else 0.0
+
+    @property
     def readout(self) -> str:
         nfe = self.trajectory.nfe[-1] if len(self.trajectory) else 0
         restricted = "allowed" in self._kwargs
         reasons = self.settings.approximations(self.model, clamped=bool(self.known.any()), restricted=restricted)
-        return readout(nfe, self.seconds, self.n_free, reasons, self.settings.seed, self.model.chain_name)
+        seconds = self.seconds - self.queued_s
+        line = readout(nfe, seconds, self.n_free, reasons, self.settings.seed, self.model.chain_name)
+        others = self.ticket.batch_size - 1 if self.ticket is not None else 0
+        if others:
+            line += f" · each network call shared with {others} other visitor run(s), one row each"
+        if self.queued_s >= 0.5:
+            line += f" · queued {self.queued_s:.1f} s for a free core"
+        return line
 
     @property
     def summary(self) -> str:
@@ -446,7 +460,12 @@ def run_side_by_side(sessions: list[RunSession], fps: float = 10.0) -> Iterator[
     the sessions once every run has its starting canvas, then about ``fps`` times a second, and once at the end.
     One sampler stream drives them all (``device.side_by_side_events``: on ZeroGPU one GPU task); each session's
     ``seconds`` count only the time spent waiting for its own events, so a side-by-side run costs the sum of the
-    runs."""
+    runs. The comparison holds one lane of the visitors' runs (ggm_app.batcher) while it samples."""
+    with batcher.shared.lane():
+        yield from _side_by_side(sessions, fps)
+
+
+def _side_by_side(sessions: list[RunSession], fps: float) -> Iterator[list[RunSession]]:
     stream = device.side_by_side_events([device.key(s.model) for s in sessions], [s.sample_kwargs for s in sessions])
     started, last_shown = set(), time.perf_counter()
     try:

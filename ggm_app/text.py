@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ggm_app import device
+from ggm_app import batcher, device
 from ggm_app.common import STATE_COLORS, STATE_LABELS, export_dir
 from ggm_app.session import RunPlan, Trajectory
 from ggm_core.text_infill import CANDIDATE_LENGTHS, LENGTH_BONUS, allowed_tokens, parse_gaps, plan_infill
@@ -209,7 +209,8 @@ def plan_run(mode: str, inputs: list, model, settings) -> RunPlan:
     notes = list(plan.remarks)
     if plan.flexible:
         try:
-            choice = device.choose_lengths(device.key(model), text, write_on, settings.sample_kwargs())
+            with batcher.shared.lane():
+                choice = device.choose_lengths(device.key(model), text, write_on, settings.sample_kwargs())
         except NotImplementedError:
             notes.append(
                 f"{model.label} cannot score a gap's length: each `[___]` is {plan.flexible[0].end - plan.flexible[0].start} tokens."

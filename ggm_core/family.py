@@ -7,6 +7,7 @@ each with the value at which its chain is exact; a network-call budget maps to k
 samplers clamp known positions with one helper (``ggm_core.clamp``).
 """
 
+import dataclasses
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -71,6 +72,12 @@ def app_knobs(model: "GenerativeModel") -> dict:
     return {k.name: k.start for k in model.knobs()}
 
 
+def app_budget(model: "GenerativeModel") -> int:
+    """The network calls of a generation at :func:`app_knobs`: the budget at which ``knobs_for_budget`` gives the
+    app's defaults back (a comparison at this budget is what the main panel runs)."""
+    return model.network_calls(model.seq_len, **app_knobs(model))
+
+
 class GenerativeModel(ABC):
     """A trained model of one family with its tokenizer: train, sample, describe, save (ggm_core.checkpoint)."""
 
@@ -78,8 +85,18 @@ class GenerativeModel(ABC):
     chain_name: ClassVar[str]  # what the exact sampler is called ("heat-bath chain")
     clamping: ClassVar[str | None]  # why clamping known positions is an approximation; None when it is exact
     tempered: ClassVar[bool] = True  # whether temperature and top-p apply to its draws
+    # How many runs (a seed each) may share one network call, each row's sample the one its seed gives alone up to
+    # float rounding (ggm_app.batcher). 1: batching gains nothing on a CPU, or the rows' events differ.
+    max_batch: ClassVar[int] = 1
     tokenizer: Any
     metadata: dict
+
+    @staticmethod
+    def event_row(event: SamplerEvent, row: int) -> SamplerEvent:
+        """Row ``row`` of a batched run's event, as the event of that row's run alone (a family that batches
+        redraws the same positions in every row, at the same calls)."""
+        part = slice(row, row + 1)
+        return dataclasses.replace(event, tokens=event.tokens[part], old=event.old[part], new=event.new[part])
 
     @property
     @abstractmethod

@@ -340,6 +340,16 @@ def test_face_compare_ggm_and_md4(client):
     )
 
 
+def test_face_compare_starts_each_column_at_its_app_default(client):
+    """Without budgets each column runs what the main panel runs for its model (Blackout: 100 of its 1000 steps,
+    not the exact 1000), and the readouts say how long the whole comparison took."""
+    _, final = _run(client, "/compare_generate_face", seed=1, model_0="faces", model_1="md4_faces", model_2="blackout")
+    readouts = final[3:]
+    assert "**exact**" in readouts[0] and "**exact**" in readouts[1]
+    assert "100 network calls" in readouts[2] and "100 of the 1000 trained steps" in readouts[2]
+    assert all(re.search(r"The comparison took [0-9.]+ s\.", r) for r in readouts)
+
+
 def test_blackout_grows_a_face_and_repaints_only_the_brushed_pixels(client, face, tmp_path):
     image, path = face
     _, final = _run(client, "/generate_face", model="blackout", bridge_steps=12, seed=0)

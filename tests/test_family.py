@@ -144,3 +144,15 @@ def test_one_sweep_reads_sweep_s():
     assert "trained with 1 sweep(s)" in model.describe()
     (refine,) = model.refine_knob()
     assert refine.describe(1) == "1 refinement sweep(s)"
+
+
+def test_the_app_budget_gives_the_app_defaults_back():
+    """Compare starts each column at ``app_budget``: for a generation and for any infill, the app's own knobs."""
+    from ggm_core.family import app_budget, app_knobs
+    from tests.test_row_seeds import blackout
+
+    for model in [*(make(kind) for kind in KINDS), blackout()]:
+        expected = {k: v for k, v in app_knobs(model).items() if k != "refine_sweeps"}
+        for n_free in (model.seq_len, model.seq_len // 2, 1):
+            got = model.knobs_for_budget(app_budget(model), n_free)
+            assert {k: got.get(k, model.exact_knobs().get(k)) for k in expected} == expected, (model.family, n_free)

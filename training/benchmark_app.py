@@ -1,6 +1,7 @@
 """The app's speed budget with the shipped checkpoints and default (exact) settings, as a visitor sees it.
 
     python -m training.benchmark_app [--text-model assets/text_austen] [--face-model assets/faces] [--repeats 3]
+    python -m training.benchmark_app --visitors 8 [--runs-at-once 1]
 
 Launches the app on a free local port and drives it over HTTP as a page does (``training.app_driver``: one
 kept-alive connection, every shown picture fetched; not ``gradio_client``, which adds about 80 ms a job and
@@ -12,6 +13,11 @@ the same runs made one by one; then the belief overlay: seconds and network pass
 does at start-up (its time printed; ``GGM_COMPILE=0`` measures the eager path), and sampling runs on one thread.
 Each run's share of time outside the sampler (the readout's own seconds) is printed. Prints markdown tables
 (medians over the repeats).
+
+``--visitors N`` measures visitors at once instead: for each tab, N clients (a session each) click "Generate" at
+the same moment with seeds 0..N−1, against one client alone; it prints when the last of them had its result on
+screen, as a multiple of the lone run's time, and whether each sample is the one its seed gives alone (the same
+picture or tokens). ``--runs-at-once 1`` serves one run at a time (the app's queue before the batcher).
 """
 
 import argparse
@@ -19,6 +25,7 @@ import re
 import socket
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +34,7 @@ import torch
 from PIL import Image
 
 import app
+from ggm_app import batcher
 from training.app_driver import AppDriver
 
 DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "positions_per_call": 1}
@@ -34,6 +42,7 @@ COMPARE_BUDGETS = {"text": (0, 64), "face": (0, 64, 32)}  # network calls per co
 # need 37 positions a call, past the slider that the one-by-one runs go through)
 
 
+VIEW_INDEX = {"text": 0, "face": 1}  # where a run's canvas is among generate_<tab>'s outputs (faces: mask first)
 SAMPLER_SECONDS = re.compile(r"network calls · ([0-9.]+) s ·")  # the readout: time inside the sampler
 
 
@@ -103,25 +112,73 @@ def belief_row(driver: AppDriver, tab: str, name: str, model, frames: list[int])
     return f"| {tab} | {len(frames)} | {statistics.median(seconds):.3f} s | {per_frame:g} |"
 
 
+def final_view(driver: AppDriver, tab: str, seed: int) -> tuple[float, str]:
+    """Seconds to the result on screen of a generation with ``seed``, and its canvas (tokens or picture path)."""
+    start, shown, view = time.perf_counter(), None, None
+    for update in driver.stream(f"generate_{tab}", seed=seed, **DEFAULTS):
+        if shown is None and any(isinstance(v, str) and SAMPLER_SECONDS.search(v) for v in update):
+            shown, value = time.perf_counter() - start, update[VIEW_INDEX[tab]]
+            view = value.get("path") if isinstance(value, dict) and "path" in value else repr(value)
+    if shown is None:
+        raise RuntimeError(f"generate_{tab} with seed {seed} ended without a readout")
+    return shown, view
+
+
+def visitors_row(url: str, tab: str, visitors: int) -> str:
+    """``visitors`` clients generating at once against one alone: the last result's time, and identical samples."""
+    drivers = [AppDriver(url) for _ in range(visitors)]
+    try:
+        alone = [final_view(drivers[0], tab, seed) for seed in range(visitors)]
+        one = statistics.median(t for t, _ in alone)
+        results: list = [None] * visitors
+        barrier = threading.Barrier(visitors)
+
+        def visit(i: int) -> None:
+            barrier.wait()
+            results[i] = final_view(drivers[i], tab, i)
+
+        threads = [threading.Thread(target=visit, args=(i,)) for i in range(visitors)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for d in drivers:
+            d.close()
+    last = max(t for t, _ in results)
+    same = sum(view == solo for (_, view), (_, solo) in zip(results, alone, strict=True))
+    return f"| {tab} | {visitors} | {one:.2f} s | {last:.2f} s | {last / one:.1f}× | {same} of {visitors} |"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--text-model", default="assets/text_austen")
     parser.add_argument("--face-model", default="assets/faces")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--visitors", type=int, help="measure this many visitors generating at once instead")
+    parser.add_argument("--runs-at-once", type=int, help="handlers streaming at once (1: the queue before batching)")
     args = parser.parse_args(argv)
+    if args.runs_at_once:
+        app.RUNS_AT_ONCE = args.runs_at_once
     torch.set_num_threads(app.SAMPLING_THREADS)
     text_slot, face_slot = app.load_slot([args.text_model], "bpe"), app.load_slot([args.face_model], "vq")
     for slot in (text_slot, face_slot):
         for name, model in slot.models.items():
             began = time.perf_counter()
             print(f"start-up: {name}: {model.warm_up()} (wall {time.perf_counter() - began:.1f} s)", flush=True)
-    demo = app.build_demo(text_slot, face_slot, app.faces.find_examples([app.SHIPPED_EXAMPLES])).queue(
-        default_concurrency_limit=1
-    )
+    demo = app.with_queue(app.build_demo(text_slot, face_slot, app.faces.find_examples([app.SHIPPED_EXAMPLES])))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     demo.launch(**(app.launch_kwargs() | {"server_port": port, "prevent_thread_lock": True, "quiet": True}))
+    if args.visitors:
+        rows = [visitors_row(f"http://127.0.0.1:{port}/", tab, args.visitors) for tab in ("text", "face")]
+        demo.close()
+        print(
+            f"\n| visitors at once ({app.RUNS_AT_ONCE} runs at once, {batcher.shared.lanes} lanes) | visitors "
+            "| one alone | the last of them | ratio | samples as alone |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+        )
+        return
     driver = AppDriver(f"http://127.0.0.1:{port}/")
     sentence = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a [___]."
     rows, compare, belief = [], [], []
