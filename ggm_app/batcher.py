@@ -2,8 +2,8 @@
 model with the same settings that arrive together share one sampler, a row each.
 
 A run takes a :class:`Ticket` and reads its events from it. The first run of a kind opens a group, which waits
-``window_s`` for others and then, while every lane is busy, for a free lane; everyone who joined by then is
-sampled as one batch (at most the family's ``max_batch`` rows) with a seed per row
+``window_s`` for others and then, while every lane is busy, for a free lane; everyone who joined by then (at most
+the family's ``max_batch``) is sampled in one batch, or one per free lane, with a seed per row
 (``ggm_core.draws.RowSeeds``), so each run draws what it would draw alone; each receives its own row's events.
 A run that stops leaves its group; when the last one has left, the sampler ends. The other network calls
 (Compare, a gap's length choice, the belief overlay) hold a lane with :meth:`Batcher.lane`.
@@ -49,6 +49,7 @@ class _Group:
         self.seeds: list[int] = []
         self.queues: list[queue.SimpleQueue] = []
         self.left: set[int] = set()
+        self.batch_of: dict[int, int] = {}  # row → the size of the batch it was sampled in
         self.closed = False  # sampling has begun: no one joins now
         self.started = float("nan")  # when sampling began (perf_counter)
 
@@ -75,7 +76,8 @@ class Ticket:
 
     @property
     def batch_size(self) -> int:
-        return len(self.group.seeds)
+        """How many runs shared this run's network calls (1 until it has been sampled)."""
+        return self.group.batch_of.get(self.row, 1)
 
     def events(self, cancelled: Callable[[], bool] = lambda: False) -> Iterator[SamplerEvent]:
         """This run's events; ends early (leaving the group) when ``cancelled()`` turns true or the caller closes it."""
@@ -105,6 +107,12 @@ class Batcher:
         self._free = threading.Semaphore(lanes)
         self._lock = threading.Lock()
         self._open: dict[tuple, _Group] = {}
+        self.active = 0  # runs holding a ticket they have not finished reading
+
+    def frames_per_second(self, alone: float = 10.0, least: float = 2.0) -> float:
+        """A run's frame rate: ``alone`` while the runs fit the lanes, shared out beyond (drawing a face's frame
+        costs about 20 ms of CPU: eight visitors at 10 frames/s took more than a core from the samplers)."""
+        return max(least, alone * self.lanes / max(self.lanes, self.active))
 
     @contextlib.contextmanager
     def lane(self):
@@ -126,6 +134,7 @@ class Batcher:
                 if limit > 1:
                     self._open[key] = group
             row = group.join(int(kwargs.get("seed", 0)))
+            self.active += 1
         if new:
             threading.Thread(target=self._serve, args=(group, key), name="ggm-batch", daemon=True).start()
         return Ticket(self, group, row, asked)
@@ -133,6 +142,7 @@ class Batcher:
     def leave(self, group: _Group, row: int) -> None:
         with self._lock:
             group.left.add(row)
+            self.active -= 1
 
     def _close(self, group: _Group, key: tuple) -> list[int]:
         """No one joins ``group`` from now on; the rows still waiting for it."""
@@ -144,30 +154,50 @@ class Batcher:
             return [r for r in range(len(group.seeds)) if r not in group.left]
 
     def _serve(self, group: _Group, key: tuple) -> None:
-        """Wait the window and for a lane, then sample the group's rows as one batch and hand each its events."""
+        """Wait the window and for a lane, then sample the group's rows as one batch, split over every lane that is
+        free too (two batches of 4 on two cores finish before one of 8 on one), and hand each run its events."""
         if group.limit > 1:
             time.sleep(self.window_s)
         with self._free:
-            if not self._close(group, key):
-                return
-            batch = len(group.seeds)
-            kwargs = group.kwargs | {"batch_size": batch, "seed": group.seeds}
-            model = device.MODELS[group.model_key]
-            stream = device.sample_events(group.model_key, kwargs)
-            try:
-                for event in stream:
-                    for row, inbox in enumerate(group.queues):
-                        if row not in group.left:
-                            inbox.put(model.event_row(event, row) if batch > 1 else event)
-                    if len(group.left) == batch:
-                        return
-            except BaseException as error:  # every run of the group sees the sampler's failure
-                for inbox in group.queues:
-                    inbox.put(error)
-            finally:
-                stream.close()
-                for inbox in group.queues:
-                    inbox.put(_END)
+            rows = self._close(group, key)
+            lanes = 1
+            while lanes < len(rows) and self._free.acquire(blocking=False):
+                lanes += 1
+            chunks = [rows[i::lanes] for i in range(lanes)]
+            helpers = [threading.Thread(target=self._sample_on_lane, args=(group, c), daemon=True) for c in chunks[1:]]
+            for helper in helpers:
+                helper.start()
+            if rows:
+                self._sample(group, chunks[0])
+
+    def _sample_on_lane(self, group: _Group, rows: list[int]) -> None:
+        """:meth:`_sample` on a lane acquired for it by :meth:`_serve`, released at the end."""
+        try:
+            self._sample(group, rows)
+        finally:
+            self._free.release()
+
+    def _sample(self, group: _Group, rows: list[int]) -> None:
+        """Sample ``rows`` of ``group`` as one batch, a seed each, and put each row's events in its queue."""
+        for row in rows:
+            group.batch_of[row] = len(rows)
+        kwargs = group.kwargs | {"batch_size": len(rows), "seed": [group.seeds[r] for r in rows]}
+        model = device.MODELS[group.model_key]
+        stream = device.sample_events(group.model_key, kwargs)
+        try:
+            for event in stream:
+                for i, row in enumerate(rows):
+                    if row not in group.left:
+                        group.queues[row].put(model.event_row(event, i) if len(rows) > 1 else event)
+                if group.left.issuperset(rows):
+                    return
+        except BaseException as error:  # every run of the batch sees the sampler's failure
+            for row in rows:
+                group.queues[row].put(error)
+        finally:
+            stream.close()
+            for row in rows:
+                group.queues[row].put(_END)
 
 
 shared = Batcher(int(os.environ.get("GGM_LANES", os.cpu_count() or 1)))

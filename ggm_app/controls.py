@@ -12,6 +12,7 @@ import math
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -142,20 +143,25 @@ def not_a_number(value) -> bool:
         return True
 
 
+def random_seed() -> int:
+    return random.randrange(2**31)
+
+
 def seed_box(prefix: str) -> gr.Number:
+    """The seed, drawn anew at every page load (from 0 for every visitor, each one's first sample was the same)."""
     with gr.Row():
         seed = gr.Number(
-            value=0,
+            value=random_seed,
             precision=0,
             label="Seed",
             info="A run uses this seed (a whole number below 2^53, so it can be typed back), then moves it on by "
-            "one, so the next click draws a new sample.",
+            "one, so the next click draws a new sample. Each page load starts at a random seed.",
             scale=3,
             elem_id=f"{prefix}-seed",
         )
         dice = gr.Button("Random seed", scale=1, size="sm")
     seed.preprocess = refuse_unreadable_seeds(seed.preprocess)
-    dice.click(lambda: random.randrange(2**31), None, seed, api_name=f"random_seed_{prefix}", queue=False)
+    dice.click(random_seed, None, seed, api_name=f"random_seed_{prefix}", queue=False)
     return seed
 
 
@@ -250,8 +256,8 @@ class TabController:
     def __init__(self, slot: ModelSlot, view, planner: Callable, advanced: Advanced, outputs: RunOutputs) -> None:
         self.slot, self.view, self.planner, self.advanced, self.out = slot, view, planner, advanced, outputs
         self.session = gr.State(None)
-        self.events: list = []
         self.live: dict[str, LiveRun] = {}  # by session hash: what Stop stops (never a stale gr.State)
+        self.latest = weakref.WeakValueDictionary()  # by session hash: the visitor's latest run (while Gradio holds it)
 
     # ---------------------------------------------------------------------------------------- a run
     def _settings(self, model, values: list) -> tuple[RunSettings, list[str]]:
@@ -287,7 +293,7 @@ class TabController:
             gr.Warning(plain(plan.error))
             extra = plan.error_outputs or extra_skip
             message = status([f"⚠️ {plan.error}", bullets(plan.notices)])
-            yield (*extra, gr.skip(), message, *[gr.skip()] * 4)
+            yield (*extra, gr.skip(), message, *[gr.skip()] * 5)  # a refused click leaves the seed where it is
             return
         for notice in plan.notices:
             gr.Info(plain(notice))
@@ -295,28 +301,27 @@ class TabController:
         session = RunSession(
             model, name, settings, plan.known, plan.known_tokens, plan.extra, plan.noise_from, plan.allowed
         )
+        self.latest[visitor] = session
         with self._registered(visitor, [session]):
             hide, last = gr.update(**HIDE), None
             first = True
             for frame in session.frames():
                 shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
-                if frame.final:  # the result first; the export (a GIF: about 0.6 s for a face) follows it
+                seed = next_seed(settings.seed) if first else gr.skip()  # moved on with the run's first output
+                if frame.final:  # the result; the export (a GIF: about 0.6 s for a face) is the next event's
                     message = status([session.readout, notes])
-                    yield (*extra_skip, shown, message, "", self._scrubber(session), gr.update(**HIDE), session)
-                    # then the export; the scrubber again without its value (a frame picked meanwhile stays)
-                    _, download, session = self._ready(session)
-                    yield (*extra_skip, shown, message, "", self._scrubber(session, keep_value=True), download, session)
+                    yield (*extra_skip, shown, message, "", self._scrubber(session), gr.update(**HIDE), session, seed)
                     return
                 extra = (plan.first_outputs or extra_skip) if first else extra_skip
                 new = gr.skip() if last is not None and _same(shown, last) else shown
                 info = "" if first else gr.skip()  # the previous run's "Frame N of M" line goes
                 first, last = False, shown
-                yield (*extra, new, status([frame.progress, notes]), info, hide, hide, session)
+                yield (*extra, new, status([frame.progress, notes]), info, hide, hide, session, seed)
                 if frame.forward:
                     time.sleep(FORWARD_FRAME_S)
             if session.stopped:  # the run's own last output; Stop sends the same one (either may arrive last)
                 shown = self.view.frame(model, *_current(session), session.trajectory.extra)
-                yield (*extra_skip, shown, *self._stopped(session))
+                yield (*extra_skip, shown, *self._stopped(session), gr.skip())
 
     @contextlib.contextmanager
     def _registered(self, visitor: str, sessions: list[RunSession]):
@@ -330,16 +335,33 @@ class TabController:
             if self.live.get(visitor) is live:
                 del self.live[visitor]
 
+    def export(self, session, request: gr.Request):
+        """The finished run's download, written once, as the event after the run: the run's own event ends with its
+        result, so a click just after the result starts a new run (while the run's event was still writing a
+        face's GIF, about 0.6 s, Gradio dropped the click). Nothing once the visitor has started another run."""
+        if not isinstance(session, RunSession) or not session.finished:
+            return gr.skip()
+        if self.latest.get(visitor_of(request)) is not session:
+            return gr.skip()
+        return self._ready(session)[1]
+
     def _ready(self, session: RunSession, summary: str | None = None, path=None) -> tuple:
         """Scrubber, download and state once a run has ended (or stopped); ``path``: an export already written."""
-        traj = session.trajectory
-        path = path or self.view.export(traj, session.model, summary if summary is not None else session.summary)
+        if path is None:
+            with session.stop_lock:  # written once, whoever asks (the export event, an API client's second call)
+                if session.export_path is None:
+                    summary = summary if summary is not None else session.summary
+                    session.export_path = self.view.export(session.trajectory, session.model, summary)
+                path = session.export_path
         return self._scrubber(session), gr.update(visible=True, value=str(path)), session
 
     @staticmethod
     def _scrubber(session: RunSession, keep_value: bool = False):
-        """The scrubber over the run's frames, at its last frame (or left where the visitor has put it)."""
+        """The scrubber over the run's frames, at its last frame (or left where the visitor has put it); hidden while
+        there is one frame (a run stopped at its start: a slider needs two ends)."""
         last = len(session.trajectory) - 1
+        if last < 1:
+            return gr.update(visible=False)
         at = {} if keep_value else {"value": last}
         return gr.update(visible=True, maximum=last, label=f"Scrub through the run ({last + 1} frames)", **at)
 
@@ -367,7 +389,7 @@ class TabController:
 
     def wire_run(self, trigger, mode: str, tab_inputs: list, tab_names: list[str], api_name) -> None:
         outputs = [*self.out.extra, self.out.view, self.out.status, self.out.frame_info, self.out.scrub]
-        outputs += [self.out.download, self.session]
+        outputs += [self.out.download, self.session, self.advanced.seed]  # the seed moves on when the run starts
         event = trigger(
             self.run_handler(mode, tab_names),
             [*tab_inputs, *self.advanced.inputs],
@@ -376,7 +398,8 @@ class TabController:
             concurrency_id="sampler",
             show_progress="minimal",
         )
-        self.events.append(event)
+        export_name = f"{api_name}_export" if api_name else False
+        event.then(self.export, self.session, self.out.download, api_name=export_name, show_progress="hidden")
 
     # ---------------------------------------------------------------------------------------- stop, scrub
     def stop(self, request: gr.Request):
@@ -409,7 +432,7 @@ class TabController:
         return self.view.frame(model, traj.tokens[i], traj.states[i], traj.extra), info
 
     def wire_common(self, stop_btn, prefix: str) -> None:
-        """Stop, scrub, belief toggle and the seed that moves on after each run."""
+        """Stop, scrub and the belief toggle."""
         stop_btn.click(  # no cancels: a cancelled generator could not send its stopped state (a race)
             self.stop,
             None,
@@ -418,12 +441,11 @@ class TabController:
         )
         shown = [self.out.view, self.out.frame_info]
         inputs = [self.out.scrub, self.session, self.out.belief]
-        common = {"show_progress": "hidden", "concurrency_id": "sampler"}  # a belief read waits for a running sampler
+        # always_last: a drag sends many inputs while one is served; "once" (Gradio's default) dropped them, so the
+        # frame shown stayed at an earlier slider value (3 of 6 fast drags)
+        common = {"show_progress": "hidden", "concurrency_id": "sampler", "trigger_mode": "always_last"}
         self.out.scrub.input(self.show_frame, inputs, shown, api_name=f"scrub_{prefix}", **common)
         self.out.belief.input(self.show_frame, inputs, shown, api_name=f"belief_{prefix}", **common)
-        seed = self.advanced.seed
-        for event in self.events:
-            event.then(next_seed, seed, seed, api_name=False, queue=False, show_progress="hidden")
 
     # ---------------------------------------------------------------------------------------- compare
     def compare_handler(self, mode: str, tab_names: list[str], parts: CompareParts) -> Callable:
@@ -439,7 +461,7 @@ class TabController:
                 plan = self.planner(mode, tab_inputs, model, RunSettings.for_budget(model, budget, model.seq_len, seed))
                 if plan.error:
                     gr.Warning(plain(plan.error))
-                    yield tuple(gr.skip() for _ in range(2 * columns))
+                    yield tuple(gr.skip() for _ in range(2 * columns + 1))
                     return
                 n_free = int((~plan.known).sum()) if plan.known is not None else model.seq_len
                 settings = RunSettings.for_budget(model, budget, n_free, seed)
@@ -465,24 +487,24 @@ class TabController:
                         gr.skip() if old is not None and not ended and _same(v, old) else v
                         for v, old in zip(views, shown, strict=True)
                     ]
+                    seed_out = next_seed(seed) if all(v is None for v in shown) else gr.skip()  # moved on at the start
                     shown = views
-                    yield (*sent, *lines)
+                    yield (*sent, *lines, seed_out)
                 if any(s.stopped for s in sessions):
-                    yield (*[gr.skip()] * columns, *[f"**{s.name}** · " + _line(s) for s in sessions])
+                    yield (*[gr.skip()] * columns, *[f"**{s.name}** · " + _line(s) for s in sessions], gr.skip())
 
         return with_parameters(handler, [*tab_names, "seed", *(f"model_{i}" for i in range(columns)),
                                          *(f"budget_{i}" for i in range(columns))])  # fmt: skip
 
     def wire_compare(self, trigger, mode: str, tab_inputs, tab_names, parts: CompareParts, api_name) -> None:
-        event = trigger(
+        trigger(
             self.compare_handler(mode, tab_names, parts),
             [*tab_inputs, self.advanced.seed, *parts.models, *parts.budgets],
-            [*parts.views, *parts.readouts],
+            [*parts.views, *parts.readouts, self.advanced.seed],
             api_name=api_name,
             concurrency_id="sampler",
             show_progress="minimal",
         )
-        self.events.append(event)
 
 
 def compare_columns(prefix: str, slot: ModelSlot, count: int, make_view: Callable) -> CompareParts:

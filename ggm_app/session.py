@@ -234,6 +234,7 @@ class RunSession:
         self.ticket: batcher.Ticket | None = None  # the run's place among the visitors' runs (ggm_app.batcher)
         self.stopped = self.finished = False
         self.stopped_outputs: tuple | None = None  # what the app shows for this run once stopped (built once)
+        self.export_path = None  # the run's download once written (ggm_app.controls)
         self.stop_lock = threading.Lock()  # held while those outputs are built (Stop and the run may ask at once)
         self.last: SamplerEvent | None = None
         self._since: set[int] = set()
@@ -389,7 +390,7 @@ class RunSession:
                 with self._changed:
                     self._changed.notify_all()
 
-        first, pacer = self.frame(), FramePacer(self.last.total_updates)
+        first, pacer = self.frame(), FramePacer(self.last.total_updates, batcher.shared.frames_per_second())
         sampler = threading.Thread(target=sample, name=f"sampler-{self.name}-{id(self):x}", daemon=True)
         sampler.start()
         try:

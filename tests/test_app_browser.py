@@ -2,6 +2,7 @@
 infill text, check the known words. Screenshots go to artifacts/screenshots/ for a person to look at."""
 
 import io
+import re
 import socket
 from pathlib import Path
 
@@ -169,13 +170,7 @@ def test_face_infill_in_the_browser(page):
     generated = page.inner_text("#face-status")
     page.wait_for_timeout(1000)
     assert (_fetch_png(page, "#face-mask img")[::4, ::4] != example).any(-1).all(), "Generate redraws every cell"
-    page.click("#face-infill")
-    page.wait_for_function(
-        "was => { const s = document.querySelector('#face-status').innerText;"
-        " return s.includes('tokens/s ·') && s !== was; }",
-        arg=generated,
-        timeout=60_000,
-    )
+    _run_and_wait(page, "#face-infill", "#face-status", before=generated)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(SHOTS / "faces_infilled.png"), full_page=True)
     result = _fetch_png(page, "#face-result img")[::4, ::4]
@@ -231,11 +226,48 @@ def test_text_infill_in_the_browser(page):
     shown = "".join(text for text, _ in tokens)
     assert shown.startswith("Café ") and " déjà vu, " in shown and " end." in shown
     assert page.locator("#text-dl").is_visible()
-    # the run used the seed box's 0 and says so, and that GGM's clamping is an approximation; the box has
-    # moved on, so the next click draws a new sample
+    # the readout names the run's seed and says GGM's clamping is an approximation; the box has moved on, so the
+    # next click draws a new sample
     readout = page.locator("#text-status").inner_text()
-    assert "known tokens clamped" in readout and "seed 0" in readout
-    page.wait_for_function("() => document.querySelector('#text-seed input').value === '1'", timeout=10_000)
+    seed = int(re.search(r"seed ([0-9]+)", readout).group(1))
+    assert "known tokens clamped" in readout
+    page.wait_for_function(f"() => document.querySelector('#text-seed input').value === '{seed + 1}'", timeout=10_000)
+
+
+def _seed_box(page, tab: str) -> int:
+    page.get_by_role("tab", name=tab.capitalize() if tab == "text" else "Faces").click()
+    page.locator(f"#{tab}-advanced").get_by_text("Advanced").first.click()
+    page.wait_for_selector(f"#{tab}-seed input", state="visible", timeout=10_000)
+    return int(page.locator(f"#{tab}-seed input").input_value())
+
+
+def test_each_page_load_starts_at_a_seed_of_its_own(browser, url):
+    """Every page load started at seed 0, so every visitor's first face and text were the same."""
+    seeds = []
+    for _ in range(2):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url, wait_until="load")
+        page.wait_for_selector("#text-input textarea", timeout=60_000)
+        page.wait_for_timeout(1500)  # the page's load event sets the seed
+        seeds.append(_seed_box(page, "text"))
+        page.close()
+    assert seeds[0] != seeds[1], seeds
+
+
+def test_a_click_just_after_a_result_starts_the_next_run(page):
+    """A Generate click within 0.5 s of a face's readout was dropped while the run's event still wrote its GIF; now
+    the export is an event of its own, and the click runs with the seed the first run moved on to."""
+    page.get_by_role("tab", name="Faces").click()
+    _run_and_wait(page, "#face-generate", "#face-status")
+    seed = int(re.search(r"seed ([0-9]+)", page.locator("#face-status").inner_text()).group(1))
+    page.click("#face-generate")
+    page.wait_for_function(  # the next run's readout (the status also shows Gradio's "processing" line meanwhile)
+        "s => { const m = document.querySelector('#face-status').innerText.match(/tokens\\/s ·.*seed ([0-9]+)/);"
+        " return m !== null && Number(m[1]) === s; }",
+        arg=seed + 1,
+        timeout=30_000,
+    )
+    page.wait_for_selector("#face-dl", state="visible", timeout=30_000)  # the second run's export follows
 
 
 def test_stop_button_cancels_a_run(page):
@@ -294,13 +326,17 @@ def _select(page, selector: str, name: str) -> None:
     page.wait_for_timeout(300)  # the model's own controls update
 
 
-def _run_and_wait(page, button: str, status: str) -> None:
-    """Click ``button`` and wait for a new final readout in ``status`` (the old one may still be there)."""
-    before = page.locator(status).inner_text()
+def _run_and_wait(page, button: str, status: str, before: str | None = None) -> None:
+    """Click ``button`` and wait for the readout of the run it starts in ``status``: one naming another seed than
+    ``before`` (the status as it was; every run moves the seed on). The old readout stays on screen while the run
+    starts, greyed, with Gradio's timer beside it, so a readout that merely differs from the old text is not enough."""
+    before = page.locator(status).inner_text() if before is None else before
+    old = re.search(r"tokens/s ·.*seed ([0-9]+)", before)
     page.click(button)
     page.wait_for_function(
-        f"() => {{ const t = document.querySelector('{status}').innerText; return t !== {before!r} && "
-        "t.includes('tokens/s ·'); }",
+        "([sel, old]) => { const m = document.querySelector(sel).innerText.match(/tokens\\/s ·.*seed ([0-9]+)/);"
+        " return m !== null && m[1] !== old; }",
+        arg=[status, old.group(1) if old else None],
         timeout=60_000,
     )
 

@@ -91,10 +91,12 @@ def test_text_generation_streams_then_reads_out(client):
     assert len(intermediate) >= 2
     assert "network calls" in final[1] and "tokens/s" in final[1] and "**exact**" in final[1]
     assert {t["class_or_confidence"] for t in final[0]} <= {"settled"}
-    assert final[4]["value"].endswith(".html")  # the trajectory download
-    # the result shows the scrubber at the last frame; the export's update leaves it where the visitor put it
-    assert outputs[-2][3]["value"] == outputs[-2][3]["maximum"] and "value" not in final[3] and final[3]["visible"]
-    page = Path(final[4]["value"]).read_text(encoding="utf-8")
+    assert final[3]["value"] == final[3]["maximum"] and final[3]["visible"]  # the scrubber, at the last frame
+    assert not final[4]["visible"]  # the trajectory download comes with the next event, the run's export
+    download = client.predict(api_name="/generate_text_export")
+    assert download["visible"] and download["value"].endswith(".html")
+    assert client.predict(api_name="/generate_text_export")["value"] == download["value"]  # written once
+    page = Path(download["value"]).read_text(encoding="utf-8")
     assert "<script>" in page and "const D" in page
 
 
@@ -182,7 +184,7 @@ def test_face_generation_streams_then_reads_out(client, tmp_path):
     assert len([o for o in outputs[:-1] if "Sampling…" in o[2]]) >= 2
     assert "512 tokens" not in final[2] and "256 tokens generated" in final[2] and "**exact**" in final[2]
     assert np.asarray(Image.open(final[1])).shape[:2] == (256, 256)
-    with Image.open(final[5]["value"]) as gif:
+    with Image.open(client.predict(api_name="/generate_face_export")["value"]) as gif:
         assert gif.format == "GIF" and gif.n_frames > 2
 
 
@@ -281,7 +283,7 @@ def test_stop(client):
     assert message.startswith("Stopped after") and scrub["visible"] and download["value"].endswith(".gif")
     job.result()
     final = job.outputs()[-1]  # the run's own last output says the same, whichever arrives last
-    assert message in final and final[-1]["value"] == download["value"], final
+    assert message in final and final[5]["value"] == download["value"], final
 
 
 # ---------------------------------------------------------------------------------------------- families, compare
@@ -300,7 +302,8 @@ def test_compare_streams_both_families_with_one_seed(client):
         model_0="text", model_1="md4_text", budget_0=0, budget_1=4,
     )  # fmt: skip
     assert len(outputs) >= 2
-    view_0, view_1, readout_0, readout_1 = final
+    view_0, view_1, readout_0, readout_1, _ = final
+    assert outputs[0][-1] == 4  # the seed box moved on with the comparison's first update
     assert "**text**" in readout_0 and "heat-bath" not in readout_0 or "clamped" in readout_0
     assert "**md4_text**" in readout_1 and "a grid of 4 steps" in readout_1 and "seed 3" in readout_1
     assert (
@@ -333,18 +336,25 @@ def test_face_compare_ggm_and_md4(client):
         client, "/compare_generate_face", seed=1,
         model_0="faces", model_1="md4_faces", model_2="faces", budget_0=0, budget_1=64, budget_2=64,
     )  # fmt: skip
-    images, readouts = final[:3], final[3:]
+    images, readouts = final[:3], final[3:6]
     assert all(np.asarray(Image.open(p)).shape[:2] == (256, 256) for p in images)
     assert (
         "exact" in readouts[0] and "a grid of 64 steps" in readouts[1] and "positions per network call" in readouts[2]
     )
 
 
+def test_a_fast_scrub_always_shows_the_last_slider_value(client):
+    """Scrub and belief events serve the last input that arrived while one was served (Gradio's default trigger
+    mode dropped them: after a fast drag the frame shown did not match the slider)."""
+    modes = {d.get("api_name"): d.get("trigger_mode") for d in client.config["dependencies"]}
+    assert all(modes[f"{kind}_{tab}"] == "always_last" for kind in ("scrub", "belief") for tab in ("text", "face"))
+
+
 def test_face_compare_starts_each_column_at_its_app_default(client):
     """Without budgets each column runs what the main panel runs for its model (Blackout: 100 of its 1000 steps,
     not the exact 1000), and the readouts say how long the whole comparison took."""
     _, final = _run(client, "/compare_generate_face", seed=1, model_0="faces", model_1="md4_faces", model_2="blackout")
-    readouts = final[3:]
+    readouts = final[3:6]
     assert "**exact**" in readouts[0] and "**exact**" in readouts[1]
     assert "100 network calls" in readouts[2] and "100 of the 1000 trained steps" in readouts[2]
     assert all(re.search(r"The comparison took [0-9.]+ s\.", r) for r in readouts)

@@ -20,6 +20,7 @@ from ggm_app.session import (
     NOISE,
     SETTLED,
     FramePacer,
+    RunSession,
     RunSettings,
     StateTracker,
     Trajectory,
@@ -542,3 +543,24 @@ def test_a_16_bit_greyscale_png_keeps_its_brightness(tmp_path):
     assert rgb.shape == (64, 64, 3) and int(rgb[40, 40, 0]) == 104 and int(rgb[0, 0, 0]) == 200
     floats = Image.fromarray(np.full((8, 8), 0.5, dtype=np.float32))
     assert int(np.asarray(to_rgb(floats))[0, 0, 0]) == 128
+
+
+def test_a_run_stopped_at_its_start_hides_the_scrubber(tmp_path):
+    """Stop 50 ms after a click left one frame: a scrubber from 0 to 0 made Gradio raise "Slider minimum must be
+    less than maximum" (red Error badges, a frozen status). With one frame it hides; with two it scrubs."""
+    import gradio as gr
+
+    from ggm_app.controls import TabController
+
+    model = load_model(make_text_checkpoint(tmp_path / "ckpt"))
+    session = RunSession(model, "m", RunSettings.clean(model, {}, seed=0))
+    events = session.events()
+    next(events)
+    session.stop()
+    events.close()
+    assert len(session.trajectory) == 1
+    assert TabController._scrubber(session) == gr.update(visible=False)
+    session.trajectory.add(session.trajectory.tokens[0], session.trajectory.states[0], 1)
+    update = TabController._scrubber(session)
+    gr.Slider(0, **{k: v for k, v in update.items() if k in ("maximum", "value", "label")})  # Gradio accepts it
+    assert update["visible"] and update["maximum"] == 1

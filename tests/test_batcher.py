@@ -6,6 +6,7 @@ import contextlib
 import threading
 import time
 
+import pytest
 import torch
 
 from ggm_app import batcher, device
@@ -32,17 +33,21 @@ def concurrently(*calls):
     return results
 
 
-def test_runs_that_arrive_together_share_a_batch_and_keep_their_samples():
+@pytest.mark.parametrize("lanes, batches", [(1, [4]), (2, [2, 2])])
+def test_runs_that_arrive_together_share_a_batch_and_keep_their_samples(lanes, batches):
+    """Four runs that arrive together form one group, sampled as one batch, or split over the free lanes."""
     model = make("two_sided")
     key, seeds = device.key(model), [4, 9, 2, 7]
-    pool = batcher.Batcher(lanes=1, window_s=0.2)
+    pool = batcher.Batcher(lanes=lanes, window_s=0.2)
     tickets = [pool.ticket(key, {"seed": s, "positions_per_call": 2}) for s in seeds]
-    assert {t.group for t in tickets} == {tickets[0].group} and tickets[0].batch_size == 4
+    assert {t.group for t in tickets} == {tickets[0].group}
     got = concurrently(*[lambda t=t: [e for e in t.events()] for t in tickets])
+    assert sorted(t.batch_size for t in tickets) == sorted(b for b in batches for _ in range(b))
     for seed, events in zip(seeds, got, strict=True):
         alone = list(model.sample(seed=seed, positions_per_call=2))
         assert [e.tokens.tolist() for e in events] == [e.tokens.tolist() for e in alone]
         assert [e.positions for e in events] == [e.positions for e in alone]
+    assert pool.active == 0
 
 
 def test_different_settings_or_families_that_do_not_batch_run_apart():

@@ -44,6 +44,7 @@ COMPARE_BUDGETS = {"text": (0, 64), "face": (0, 64, 32)}  # network calls per co
 
 VIEW_INDEX = {"text": 0, "face": 1}  # where a run's canvas is among generate_<tab>'s outputs (faces: mask first)
 SAMPLER_SECONDS = re.compile(r"network calls · ([0-9.]+) s ·")  # the readout: time inside the sampler
+SHARED_WITH = re.compile(r"shared with ([0-9]+) other")  # the readout of a batched run
 
 
 def timed(driver: AppDriver, api_name: str, **kwargs) -> tuple[float, float, float, float]:
@@ -112,16 +113,19 @@ def belief_row(driver: AppDriver, tab: str, name: str, model, frames: list[int])
     return f"| {tab} | {len(frames)} | {statistics.median(seconds):.3f} s | {per_frame:g} |"
 
 
-def final_view(driver: AppDriver, tab: str, seed: int) -> tuple[float, str]:
-    """Seconds to the result on screen of a generation with ``seed``, and its canvas (tokens or picture path)."""
-    start, shown, view = time.perf_counter(), None, None
+def final_view(driver: AppDriver, tab: str, seed: int) -> tuple[float, str, int]:
+    """Seconds to the result on screen of a generation with ``seed``, its canvas (tokens or picture path), and how
+    many runs shared its network calls (the readout says)."""
+    start, shown, view, batch = time.perf_counter(), None, None, 1
     for update in driver.stream(f"generate_{tab}", seed=seed, **DEFAULTS):
-        if shown is None and any(isinstance(v, str) and SAMPLER_SECONDS.search(v) for v in update):
+        readouts = [v for v in update if isinstance(v, str) and SAMPLER_SECONDS.search(v)]
+        if shown is None and readouts:
             shown, value = time.perf_counter() - start, update[VIEW_INDEX[tab]]
             view = value.get("path") if isinstance(value, dict) and "path" in value else repr(value)
+            batch += sum(int(n) for n in SHARED_WITH.findall(readouts[0]))
     if shown is None:
         raise RuntimeError(f"generate_{tab} with seed {seed} ended without a readout")
-    return shown, view
+    return shown, view, batch
 
 
 def visitors_row(url: str, tab: str, visitors: int) -> str:
@@ -129,7 +133,7 @@ def visitors_row(url: str, tab: str, visitors: int) -> str:
     drivers = [AppDriver(url) for _ in range(visitors)]
     try:
         alone = [final_view(drivers[0], tab, seed) for seed in range(visitors)]
-        one = statistics.median(t for t, _ in alone)
+        one = statistics.median(t for t, _, _ in alone)
         results: list = [None] * visitors
         barrier = threading.Barrier(visitors)
 
@@ -145,9 +149,11 @@ def visitors_row(url: str, tab: str, visitors: int) -> str:
     finally:
         for d in drivers:
             d.close()
-    last = max(t for t, _ in results)
-    same = sum(view == solo for (_, view), (_, solo) in zip(results, alone, strict=True))
-    return f"| {tab} | {visitors} | {one:.2f} s | {last:.2f} s | {last / one:.1f}× | {same} of {visitors} |"
+    last = max(t for t, _, _ in results)
+    same = sum(view == solo for (_, view, _), (_, solo, _) in zip(results, alone, strict=True))
+    batches = "+".join(str(b) for b in sorted({b for _, _, b in results}, reverse=True))
+    return (f"| {tab} | {visitors} | {one:.2f} s | {last:.2f} s | {last / one:.1f}× | {batches} "
+            f"| {same} of {visitors} |")  # fmt: skip
 
 
 def main(argv=None) -> None:
@@ -176,7 +182,8 @@ def main(argv=None) -> None:
         demo.close()
         print(
             f"\n| visitors at once ({app.RUNS_AT_ONCE} runs at once, {batcher.shared.lanes} lanes) | visitors "
-            "| one alone | the last of them | ratio | samples as alone |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+            "| one alone | the last of them | ratio | batch sizes | samples as alone |\n|---|---|---|---|---|---|---|\n"
+            + "\n".join(rows)
         )
         return
     driver = AppDriver(f"http://127.0.0.1:{port}/")
