@@ -31,7 +31,6 @@ from ggm_app.common import (  # noqa: E402
     load_slot,
     split_specs,
     start_cache_sweeper,
-    start_warm_up,
 )
 from ggm_app.controls import (  # noqa: E402
     RunOutputs,
@@ -40,12 +39,14 @@ from ggm_app.controls import (  # noqa: E402
     compare_columns,
     refuse_unreadable_images,
 )
+from ggm_app.warm_up import WarmUp  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_TEXT_MODEL = "assets/text_austen"
 DEFAULT_FACE_MODEL = "assets/faces"
 DEFAULT_EXTRA_FACE_MODELS = ("assets/md4_faces", "assets/blackout_faces")  # beside it when present: Compare
 SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
+WARM_UP_POLL_S = 3.0  # how often a page asks whether the compiled paths are ready
 MAX_FILE_MB = 10
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 SAMPLING_THREADS = int(os.environ.get("GGM_THREADS", 1))  # one sampling thread: OpenMP threads spin under load
@@ -283,8 +284,11 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
 
 
 # ============================================================================================== the app
-def build_demo(text: ModelSlot, face: ModelSlot, examples: list[Path] | None = None) -> gr.Blocks:
-    """The whole app; ``text`` and ``face`` hold the loaded checkpoints (a tab without one shows why)."""
+def build_demo(
+    text: ModelSlot, face: ModelSlot, examples: list[Path] | None = None, warm_up: WarmUp | None = None
+) -> gr.Blocks:
+    """The whole app; ``text`` and ``face`` hold the loaded checkpoints (a tab without one shows why); while
+    ``warm_up`` builds the compiled paths, a line under the title says so."""
     with gr.Blocks(title="Glauber Generative Model") as demo:
         gr.Markdown(
             "# Glauber Generative Model\n"
@@ -292,6 +296,11 @@ def build_demo(text: ModelSlot, face: ModelSlot, examples: list[Path] | None = N
             "(heat-bath / Glauber dynamics), learned by telling signal from noise "
             "([arXiv 2405.17035](https://arxiv.org/abs/2405.17035)). Watch every step."
         )
+        if warm_up is not None:
+            notice = gr.Markdown(warm_up.notice, elem_id="warm-up")
+            timer = gr.Timer(WARM_UP_POLL_S)
+            timer.tick(lambda: (warm_up.notice(), gr.Timer(active=not warm_up.ready)), None, [notice, timer],
+                       api_name=False, queue=False, show_progress="hidden")  # fmt: skip
         with gr.Tabs():
             with gr.Tab("Text", id="text"):
                 if text.models:
@@ -356,12 +365,12 @@ def create_app(text_specs=None, face_specs=None) -> gr.Blocks:
         device.key(model)  # registered before any ZeroGPU worker is forked, so every worker holds every model
         if device.ZERO_GPU:
             model.network.to("cuda")  # ZeroGPU's emulation places it; a decorated call runs it on the GPU
-    demo = build_demo(text, face, faces.find_examples(example_folders(face_specs)))
+    warm_up = WarmUp([] if device.ZERO_GPU else [*text.models.items(), *face.models.items()])  # ZeroGPU: no compile
+    demo = build_demo(text, face, faces.find_examples(example_folders(face_specs)), warm_up)
     # Every streamed frame and download is a file in Gradio's cache: those older than CACHE_MAX_AGE_S go, and the
     # oldest while they exceed CACHE_MAX_MB, so a long-lived Space does not fill its disk (docs/benchmarks.md, "Soak").
     start_cache_sweeper(Path(gradio_upload_folder()), CACHE_MAX_AGE_S, CACHE_MAX_MB * 2**20)
-    if not device.ZERO_GPU:  # ZeroGPU does not support torch.compile
-        start_warm_up(text, face)
+    warm_up.start()
     return with_queue(demo)
 
 

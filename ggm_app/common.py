@@ -138,21 +138,6 @@ def sweep_cache(folder: Path, max_age_s: float, keep_before: float, max_bytes: f
     return removed
 
 
-def start_warm_up(*slots: ModelSlot) -> threading.Thread:
-    """Build every loaded model's compiled sampling path (:meth:`GenerativeModel.warm_up`), one after another in
-    a daemon thread, so the first visitor does not wait: the eager path serves until each is ready."""
-
-    def loop() -> None:
-        for slot in slots:
-            for name, model in slot.models.items():
-                began = time.perf_counter()
-                print(f"[ggm app] {name}: {model.warm_up()} ({time.perf_counter() - began:.1f} s)", flush=True)
-
-    thread = threading.Thread(target=loop, name="ggm-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
 def start_cache_sweeper(folder: Path, max_age_s: float, max_bytes: float = float("inf")) -> threading.Thread:
     """Sweep Gradio's file cache (:func:`sweep_cache`) every sixth of ``max_age_s``, at least once a minute, in
     a daemon thread (streamed frames and downloads would otherwise pile up on a long-lived server; Gradio's own
