@@ -78,13 +78,23 @@ CSS = """
 #face-gallery .grid-container { grid-template-columns: repeat(6, minmax(0, 1fr)) !important; }
 #face-gallery .thumbnail-item { width: 100% !important; height: auto !important; aspect-ratio: 1; }
 #face-gallery .grid-wrap { padding-top: 30px; }  /* the label sits over the first thumbnails otherwise */
+/* the empty editor: what to do first (Gradio's own line, "select the draw tool to start", contradicted the status) */
+#face-editor .empty.wrap { font-size: 0 !important; }
+#face-editor .empty.wrap::after { content: "Pick an example face below, or upload a photo"; font-size: 0.95rem; }
 @media (max-width: 640px) {  /* a phone: the buttons under the editor, panels 2 and 3 side by side */
   #face-buttons { order: -1; }
   #face-buttons > button { flex: 1 1 40% !important; min-width: 0 !important; font-size: 0.95rem; }
   #face-gallery { height: auto !important; }
   #face-panels { flex-wrap: nowrap; }
   #face-panels > * { min-width: 0 !important; }
-  #face-panels > .block { height: 190px !important; }
+  #face-panels > .block { height: 215px !important; }
+  /* the editor's label wraps left of its tool bar (which covered it); panels 2 and 3: labels above the pictures */
+  #face-editor [data-testid="block-label"] { max-width: calc(100% - 190px); white-space: normal; line-height: 1.2; }
+  #face-panels [data-testid="block-label"] { position: static; }
+  #face-panels img { object-fit: contain !important; width: 100% !important; height: 100% !important; }
+  .ggm-run-row { flex-wrap: wrap; }  /* the scrubber on a line of its own: the toggle's label wrapped to 5 lines */
+  .ggm-run-row > * { min-width: 45% !important; }
+  .ggm-run-row > .ggm-scrub { min-width: 100% !important; }
 }
 .ggm-tokens { min-height: 10rem; }
 .ggm-tokens .textfield { word-break: normal; row-gap: 3px; font-size: 1.05rem; }
@@ -102,10 +112,11 @@ footer { display: none !important; }
 def run_outputs(view, prefix: str, label: str, extra=()) -> RunOutputs:
     """Status, the scrubber with its belief toggle, the download button and the frame line, under ``view``."""
     status = gr.Markdown("", label="Status", elem_id=f"{prefix}-status")
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=True, elem_classes=["ggm-run-row"]):
         scrub = gr.Slider(
-            0, 1, value=0, step=1, label="Scrub through the run", visible=False, scale=4, elem_id=f"{prefix}-scrub"
-        )
+            0, 1, value=0, step=1, label="Scrub through the run", visible=False, scale=4, elem_id=f"{prefix}-scrub",
+            elem_classes=["ggm-scrub"],
+        )  # fmt: skip
         belief = gr.Checkbox(False, label="Show what the model believes", scale=1, elem_id=f"{prefix}-belief")
         download = gr.DownloadButton(label, visible=False, scale=1, elem_id=f"{prefix}-dl")
     frame_info = gr.Markdown("", label="Frame", elem_id=f"{prefix}-frame-info")

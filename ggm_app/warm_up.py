@@ -42,7 +42,7 @@ class WarmUp:
         if self.ready:
             return ""
         return (
-            f"⏳ Building the fast sampling path of {', '.join(self.pending)} in the background (one core, low "
+            f"Building the fast sampling path of {', '.join(self.pending)} in the background (one core, low "
             "priority; a minute or two). Runs work meanwhile on the slower eager path."
         )
 

@@ -531,8 +531,23 @@ def test_on_a_phone_the_buttons_follow_the_editor_and_the_panels_sit_side_by_sid
     page.wait_for_selector("#face-gallery img", timeout=30_000)
     gallery, buttons = _box(page, "#face-gallery"), _box(page, "#face-buttons")
     mask, result, editor = _box(page, "#face-mask"), _box(page, "#face-result"), _box(page, "#face-editor")
+    label = _box(page, "#face-editor [data-testid=block-label]")
+    tools = page.evaluate(
+        "() => document.querySelector('#face-editor .zoom-number').parentElement.getBoundingClientRect().x"
+    )
+    mask_label = _box(page, "#face-mask [data-testid=block-label]")
+    mask_picture = page.evaluate(  # what the panel shows (its empty picture before a run)
+        "() => document.querySelector('#face-mask [data-testid=block-label]').nextElementSibling"
+        ".getBoundingClientRect().y"
+    )
+    empty = page.evaluate(
+        "() => getComputedStyle(document.querySelector('#face-editor .empty.wrap'), '::after').content"
+    )
     page.screenshot(path=str(SHOTS / "faces_phone.png"), full_page=True)
     page.close()
+    assert label["x"] + label["width"] <= tools, (label, tools)  # the editor's tool bar covered its label
+    assert mask_label["y"] + mask_label["height"] <= mask_picture + 1, (mask_label, mask_picture)  # label above
+    assert "Pick an example face" in empty, empty  # not Gradio's "select the draw tool to start"
     assert gallery["y"] < buttons["y"] < mask["y"], (gallery, buttons, mask)
     assert abs(mask["y"] - result["y"]) < 1 and mask["x"] + mask["width"] <= result["x"], (mask, result)
     assert result["y"] - (editor["y"] + editor["height"]) < 844, (editor, result)
