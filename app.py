@@ -49,6 +49,9 @@ SHIPPED_EXAMPLES = ROOT / "ggm_app" / "examples"
 WARM_UP_POLL_S = 3.0  # how often a page asks whether the compiled paths are ready
 MAX_FILE_MB = 10
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
+# what the status says while the file dialog is open; Gradio refuses a larger file before any handler runs, so
+# this line is all the status can say about it (the refusal itself is Gradio's notice)
+UPLOAD_HELP = f"Choose a photo: any image file up to {MAX_FILE_MB} MB (a larger one is refused with a notice)."
 SAMPLING_THREADS = int(os.environ.get("GGM_THREADS", 1))  # one sampling thread: OpenMP threads spin under load
 # Handlers that may stream at once; the samplers they share run on ggm_app.batcher's lanes (GGM_LANES, one a core).
 RUNS_AT_ONCE = int(os.environ.get("GGM_RUNS_AT_ONCE", 16))
@@ -288,7 +291,7 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
     new_image = [editor, mask_img, out.status, out.scrub, out.download, out.frame_info, result]
     # Before the file dialog: a file over the limit is refused by Gradio before any handler runs, so the status
     # must not still show the previous file's message then.
-    upload.click(lambda: f"Choose a photo (any image file up to {MAX_FILE_MB} MB).", None, out.status, api_name=False,
+    upload.click(lambda: UPLOAD_HELP, None, out.status, api_name=False,
                  queue=False, show_progress="hidden")  # fmt: skip
     upload.upload(load_upload, [upload, advanced.model], new_image, api_name="load_image")
     gallery.select(pick_example, [advanced.model], new_image, api_name=False)

@@ -64,6 +64,7 @@ class LiveRun:
     done: threading.Event = field(default_factory=threading.Event)
 
 
+NOTHING_RUNNING = "Nothing is running."
 STOP_WAIT_S = 10.0  # how long Stop waits for the run to send its last output (one network call, normally)
 
 
@@ -403,10 +404,12 @@ class TabController:
 
     # ---------------------------------------------------------------------------------------- stop, scrub
     def stop(self, request: gr.Request):
-        """Flag this visitor's run, wait until it has sent its last output, and send the same one."""
+        """Flag this visitor's run, wait until it has sent its last output, and send the same one. With nothing
+        running (Stop just as a run ended) a notice says so and the status keeps the run's readout."""
         live = self.live.get(visitor_of(request))
         if live is None or not any([session.stop() for session in live.sessions]):  # a list: flag every one
-            return "Nothing is running.", gr.skip(), gr.skip(), gr.skip()
+            gr.Info(NOTHING_RUNNING)
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         live.done.wait(STOP_WAIT_S)
         if len(live.sessions) > 1:
             return f"Stopped the side-by-side run ({len(live.sessions)} runs).", gr.skip(), gr.skip(), gr.skip()

@@ -575,7 +575,7 @@ def test_a_refused_upload_does_not_leave_the_previous_files_message(browser, url
             first_error = page.inner_text("#face-status")
     shown = page.inner_text("#face-status")
     page.close()
-    assert shown != first_error and "10 MB" in shown, (first_error, shown)
+    assert shown != first_error and "10 MB" in shown and "larger one is refused" in shown, (first_error, shown)
 
 
 def test_a_tab_closed_mid_run_leaves_no_traceback_and_the_app_serving(browser, url, capfd):

@@ -272,7 +272,9 @@ def test_mask_preview(client, face, tmp_path):
 
 
 def test_stop(client):
-    assert client.predict(api_name="/stop_face")[0] == "Nothing is running."
+    _, final = _run(client, "/generate_face", model="faces", **ADVANCED_FAST)
+    job = client.submit(api_name="/stop_face")  # just after the run ended: a notice, the readout left as it was
+    assert job.result()[0] == {"__type__": "update"} and "network calls" in final[2]
     # 8 sweeps (the most the slider allows): about 4.7 s with the tiny model, a wide margin for Stop to arrive
     # while it runs. Stop finds the run by the client's session, not by a gr.State the run may not have set yet.
     job = client.submit(model="faces", **(ADVANCED_EXACT | {"sweeps": 8}), api_name="/generate_face")

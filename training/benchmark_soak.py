@@ -64,7 +64,7 @@ def mix(client: Client, kind: str, seed: int) -> str:
         time.sleep(0.5 + (seed % 5) * 0.3)
         message = client.predict(api_name="/stop_face")[0]
         job.result()
-        return "ok" if message.startswith(("Stopped", "Nothing is running")) else "refused"
+        return "ok" if message == {"__type__": "update"} or message.startswith("Stopped") else "refused"
     if kind == "bad_text":
         text = ["", "[3]" + "ü" * 5000, "🙂[___]日本[2]", "[0][0][0]"][seed % 4]
         outputs = client.submit(text=text, write_on=False, seed=seed, **FAST, api_name="/infill_text").result()
