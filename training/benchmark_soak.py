@@ -1,10 +1,12 @@
 """Soak the app: many mixed runs through ``gradio_client``, several at a time, against a server on this machine.
 
-    python -m training.benchmark_soak [--runs 200] [--clients 5] [--cache-age 60]
+    python -m training.benchmark_soak [--runs 300] [--clients 8] [--cache-age 60]
 
 Starts ``app.py`` (the shipped checkpoints, or ``--text-model`` / ``--face-model``) in a subprocess with its own
 Gradio cache folder and ``GGM_CACHE_MAX_AGE_S=--cache-age``, then ``--clients`` threads each submit runs drawn in
-turn from a fixed mix: text infill and generation, face generation, a run stopped mid-way, and bad inputs (overlong
+turn from a fixed mix: text infill and generation, face generation with each family, Compare (faces and text),
+Noise it (faces and text), a run stopped at a random moment, a run then its scrubbed frame with the belief overlay
+and its download, and bad inputs (overlong
 and non-ASCII text, a gap at the very start, a junk seed, a missing image) that must come back as clear refusals.
 Prints failures (anything raised that is not a refusal), the Gradio cache's size and file count before and after,
 the server's memory (RSS) every 25 runs, and what the server logged: its lines and any tracebacks, by exception.
@@ -13,6 +15,7 @@ The server's output goes to a file (a pipe nobody reads fills after ~64 KB and b
 
 import argparse
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -22,7 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"positions_per_call": 4, "temperature": 1.0, "top_p": 1.0}
@@ -61,7 +64,7 @@ def mix(client: Client, kind: str, seed: int) -> str:
         return "ok"
     if kind == "stop":
         job = client.submit(seed=seed, positions_per_call=1, api_name="/generate_face")
-        time.sleep(0.5 + (seed % 5) * 0.3)
+        time.sleep(random.Random(seed).uniform(0.0, 2.0))  # at a random moment: before, during or after the run
         message = client.predict(api_name="/stop_face")[0]
         job.result()
         return "ok" if message == {"__type__": "update"} or message.startswith("Stopped") else "refused"
@@ -77,6 +80,33 @@ def mix(client: Client, kind: str, seed: int) -> str:
                 return "refused"
             raise
         return "ok"
+    if kind == "compare_face":  # the three face families at their app defaults
+        *_, final = client.submit(seed=seed, model_0="faces", model_1="md4_faces", model_2="blackout_faces",
+                                  api_name="/compare_generate_face")  # fmt: skip
+        return "ok" if all("network calls" in r for r in final[3:6]) else "refused"
+    if kind == "compare_text":
+        *_, final = client.submit(text="It was a [___] day.", write_on=False, seed=seed,
+                                  api_name="/compare_infill_text")  # fmt: skip
+        return "ok" if all("network calls" in r for r in final[2:4]) else "refused"
+    if kind == "noise_face":
+        *_, final = client.submit(EXAMPLE_EDITOR, seed=seed, **FAST, api_name="/noise_face")
+        return "ok" if "network calls" in final[2] else "refused"
+    if kind == "noise_text":
+        *_, final = client.submit(text="Emma Woodhouse, handsome, clever, and rich", write_on=False, seed=seed,
+                                  **FAST, api_name="/noise_text")  # fmt: skip
+        return "ok" if "network calls" in final[1] else "refused"
+    if kind == "md4_face":
+        *_, final = client.submit(model="md4_faces", seed=seed, steps=32, api_name="/generate_face")
+        return "ok" if "network calls" in final[2] else "refused"
+    if kind == "blackout_face":
+        *_, final = client.submit(model="blackout_faces", seed=seed, bridge_steps=50, api_name="/generate_face")
+        return "ok" if "network calls" in final[2] else "refused"
+    if kind == "scrub_belief_export":  # a run, then a scrubbed frame with the overlay, then its download
+        client.submit(seed=seed, **FAST, api_name="/generate_text").result()
+        client.predict(seed % 64, True, api_name="/belief_text")
+        client.predict(seed % 64, False, api_name="/scrub_text")
+        download = client.predict(api_name="/generate_text_export")
+        return "ok" if str(download.get("value", "")).endswith(".html") else "refused"
     if kind == "no_image":
         outputs = client.submit(None, seed=seed, **FAST, api_name="/infill_face").result()
         return "refused" if "⚠️" in str(outputs) else "ok"
@@ -97,13 +127,16 @@ def report_log(text: str) -> None:
         print(f"  {count:4d} × {end}")
 
 
-KINDS = ("infill_text", "generate_face", "generate_text", "stop", "bad_text", "infill_text", "bad_seed", "no_image")
+KINDS = ("infill_text", "generate_face", "compare_face", "generate_text", "stop", "noise_face", "md4_face",
+         "bad_text", "compare_text", "blackout_face", "scrub_belief_export", "noise_text", "bad_seed", "no_image")  # fmt: skip
+EXAMPLE = sorted((ROOT / "ggm_app" / "examples").glob("*.png"))[0]
+EXAMPLE_EDITOR = {"background": handle_file(str(EXAMPLE)), "layers": [], "composite": handle_file(str(EXAMPLE))}
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--clients", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--cache-age", type=float, default=60.0, help="GGM_CACHE_MAX_AGE_S for the server")
     parser.add_argument("--keep-cache", action="store_true", help="leave the cache folder for inspection")
     parser.add_argument("--text-model")
