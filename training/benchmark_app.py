@@ -7,8 +7,8 @@ Launches the app on a free local port and drives it over HTTP as a page does (``
 kept-alive connection, every shown picture fetched; not ``gradio_client``, which adds about 80 ms a job and
 takes CPU from the server): seconds from the click to
 the first streamed frame, and to the final result, for a text sample, a text infill, a face sample and a
-face infill; then Compare (two text columns, three face columns, each at its own budget) against the sum of
-the same runs made one by one; then the belief overlay: seconds and network passes per scrubbed frame
+face infill; then Compare (two text columns, three face columns, each at its own budget; and the faces' three
+families at the app's defaults, as Compare opens) against the sum of the same runs made one by one; then the belief overlay: seconds and network passes per scrubbed frame
 (counted with a forward hook on the denoiser). Each model's compiled sampling path is built first, as the app
 does at start-up (its time printed; ``GGM_COMPILE=0`` measures the eager path), and sampling runs on one thread.
 Each run's share of time outside the sampler (the readout's own seconds) is printed. Prints markdown tables
@@ -35,6 +35,7 @@ from PIL import Image
 
 import app
 from ggm_app import batcher
+from ggm_core.family import app_knobs
 from training.app_driver import AppDriver
 
 DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "positions_per_call": 1}
@@ -94,6 +95,19 @@ def compare_rows(driver: AppDriver, tab: str, name: str, model, repeats: int) ->
         alone += median_times(driver, f"generate_{tab}", repeats, model=name, **DEFAULTS | knobs)[2]
     label = " + ".join("exact" if b == 0 else f"{b} calls" for b in budgets)
     return [f"| {tab}: Compare {label} | {together:.2f} s | {alone:.2f} s | {together / alone:.2f} |"]
+
+
+def defaults_compare_row(driver: AppDriver, tab: str, slot, repeats: int) -> str:
+    """Compare with every loaded model of the tab in its own column at the budget it opens with (the model's app
+    default), against the same runs one by one."""
+    names = slot.names[:3]
+    columns = {f"model_{i}": name for i, name in enumerate(names)}
+    together = median_times(driver, f"compare_generate_{tab}", repeats, **columns)[2]
+    alone = sum(
+        median_times(driver, f"generate_{tab}", repeats, model=name, **DEFAULTS | app_knobs(slot.models[name]))[2]
+        for name in names
+    )
+    return f"| {tab}: Compare at the app's defaults ({', '.join(names)}) | {together:.2f} s | {alone:.2f} s | {together / alone:.2f} |"
 
 
 def belief_row(driver: AppDriver, tab: str, name: str, model, frames: list[int]) -> str:
@@ -167,7 +181,9 @@ def main(argv=None) -> None:
     if args.runs_at_once:
         app.RUNS_AT_ONCE = args.runs_at_once
     torch.set_num_threads(app.SAMPLING_THREADS)
-    text_slot, face_slot = app.load_slot([args.text_model], "bpe"), app.load_slot([args.face_model], "vq")
+    extra_faces = [str(app.ROOT / p) for p in app.DEFAULT_EXTRA_FACE_MODELS if (app.ROOT / p).is_dir()]
+    text_slot = app.load_slot([args.text_model], "bpe")
+    face_slot = app.load_slot([args.face_model, *extra_faces], app.IMAGE_TOKENIZERS)  # MD4, Blackout: Compare
     for slot in (text_slot, face_slot):
         for name, model in slot.models.items():
             began = time.perf_counter()
@@ -209,7 +225,9 @@ def main(argv=None) -> None:
                 )
                 print(rows[-1], flush=True)
             compare += compare_rows(driver, tab, name, model, args.repeats)
-            print(compare[-1], flush=True)
+            if len(slot.models) > 1:
+                compare.append(defaults_compare_row(driver, tab, slot, args.repeats))
+            print("\n".join(compare[-2:]), flush=True)
             belief.append(belief_row(driver, tab, name, model, [0, 10, 100, 200, 250]))
             print(belief[-1], flush=True)
     driver.close()
