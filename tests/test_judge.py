@@ -245,6 +245,7 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
     assert rows[2]["network_calls"] <= 64 and rows[3]["network_calls"] == 256  # MD4 exact: one reveal per call
     assert all(0 <= r["frechet_vq_mean"] <= r["frechet_vq"] + 1e-9 and 0 <= r["brightness"] <= 255 for r in rows)
     assert rows[4]["brightness"] == pytest.approx(float(fake[0].mean()))
+    assert all(0 <= r["two_sample"] <= 1 and r["two_sample_ci"].startswith("[") for r in rows)  # the classifier test
     assert rows[0]["train_rate_source"].startswith("measured here")
     with open(out / "faces_results.csv") as fh:
         assert csv.DictReader(fh).fieldnames == FACE_COLUMNS

@@ -77,6 +77,8 @@ FACE_COLUMNS = [
     "network_calls",
     "frechet_vq",
     "frechet_vq_mean",
+    "two_sample",
+    "two_sample_ci",
     "brightness",
     *SPEED,
     *RUN,
@@ -448,6 +450,7 @@ def faces_benchmark(args) -> list[dict]:
 
     from training.image_metrics import frechet_distance, mean_term, vq_features
     from training.plots import image_grid
+    from training.two_sample import two_sample_test
 
     out = Path(args.out)
     models = load_models(args.faces, args.device)
@@ -464,11 +467,17 @@ def faces_benchmark(args) -> list[dict]:
     held_out, train = real_faces(first, count, args.seed)
     train_features = vq_features(tokenizer, train)
 
-    def face_scores(images):
+    def two_sample(images, real=held_out):
+        n = args.two_sample
+        result = two_sample_test(real[:n], images[:n], seed=args.seed)
+        return {"two_sample": result.accuracy, "two_sample_ci": f"[{result.low:.2f}, {result.high:.2f}]"}
+
+    def face_scores(images, real=held_out):
         features = vq_features(tokenizer, images)
         return {
             "frechet_vq": frechet_distance(features, train_features),
             "frechet_vq_mean": mean_term(features, train_features),
+            **(two_sample(images, real) if args.two_sample else {}),
             "brightness": float(np.mean(images)),
         }
 
@@ -488,13 +497,13 @@ def faces_benchmark(args) -> list[dict]:
             "model": name,
             "setting": "",
             "budget": "",
-            **face_scores(images),
+            **face_scores(images, real),
             "samples": count,
             "device": str(args.device),
         }
-        for name, images in (
-            ("real held-out faces", held_out),
-            ("VQ reconstructions of them", tokenizer.decode(tokenizer.encode(held_out))),
+        for name, images, real in (  # the control: held-out faces against training faces, both real
+            ("real held-out faces", held_out, train),
+            ("VQ reconstructions of them", tokenizer.decode(tokenizer.encode(held_out)), held_out),
         )
     ]
     floors = [(r["model"], r["frechet_vq"]) for r in references]
@@ -507,6 +516,11 @@ def faces_benchmark(args) -> list[dict]:
         [
             ("Fréchet (VQ features)", "frechet_vq", ".2f"),
             ("of which mean term", "frechet_vq_mean", ".2f"),
+            *(
+                [("two-sample accuracy", "two_sample", ".3f"), ("its 95% interval", "two_sample_ci", "")]
+                if args.two_sample
+                else []
+            ),
             ("mean pixel (0–255)", "brightness", ".1f"),
         ],
     )
@@ -548,6 +562,12 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 = torch's default")
     parser.add_argument("--train-steps", type=int, default=5, help="steps to measure training speed without a record")
     parser.add_argument("--keep-samples", type=int, default=8, help="decoded samples written per setting")
+    parser.add_argument(
+        "--two-sample",
+        type=int,
+        default=200,
+        help="faces of each set in the classifier two-sample test (training/two_sample.py; 0: off)",
+    )
     parser.add_argument("--out", default="runs/benchmark_quality")
     args = parser.parse_args(argv)
     if not 0 < args.top_p <= 1:
