@@ -25,6 +25,7 @@ from ggm_core.events import SamplerEvent
 
 WINDOW_S = 0.03  # how long a new group waits for runs that arrive with it
 POLL_S = 0.1  # how often a waiting run checks whether it has been stopped
+HANDOFF_S = 0.02  # events are handed to the runs in bundles at most this often (the page shows 10 frames a second)
 _END = object()
 
 
@@ -94,7 +95,7 @@ class Ticket:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                yield from item
         finally:
             self.batcher.leave(self.group, self.row)
 
@@ -184,14 +185,27 @@ class Batcher:
         kwargs = group.kwargs | {"batch_size": len(rows), "seed": [group.seeds[r] for r in rows]}
         model = device.MODELS[group.model_key]
         stream = device.sample_events(group.model_key, kwargs)
+        pending: dict[int, list] = {row: [] for row in rows}
+        sent = -1.0  # the first event (the starting canvas) goes at once
+
+        def flush() -> None:
+            for row, events in pending.items():
+                if events and row not in group.left:
+                    group.queues[row].put(events)
+                pending[row] = []
+
         try:
             for event in stream:
                 for i, row in enumerate(rows):
-                    if row not in group.left:
-                        group.queues[row].put(model.event_row(event, i) if len(rows) > 1 else event)
+                    pending[row].append(model.event_row(event, i) if len(rows) > 1 else event)
+                if time.perf_counter() - sent >= HANDOFF_S:  # a handoff per event woke every run's thread 500
+                    flush()  # times a face, and their contention for the interpreter slowed the sampler
+                    sent = time.perf_counter()
                 if group.left.issuperset(rows):
                     return
+            flush()
         except BaseException as error:  # every run of the batch sees the sampler's failure
+            flush()
             for row in rows:
                 group.queues[row].put(error)
         finally:
