@@ -8,7 +8,7 @@ import torch
 from transformers import GPT2LMHeadModel
 
 from ggm_core.text_tokenizer import TextTokenizer
-from training.benchmark_infill import cut_gaps, split_at_suffix, suffix_perplexity
+from tools.benchmark_infill import cut_gaps, split_at_suffix, suffix_perplexity
 from training.judge import JudgeModel, gpt2_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,7 +5,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("ggm_core", "ggm_app", "training")
+PACKAGES = ("ggm_core", "ggm_app", "training", "tools")
+# who may import whom: the library stands alone, the app uses the library, training the library, and the
+# developer tools anything
+ALLOWED = {"ggm_core": {"ggm_core"}, "ggm_app": {"ggm_core", "ggm_app"}, "training": {"ggm_core", "training"},
+           "app": {"ggm_core", "ggm_app"}}  # fmt: skip
 
 
 def module_name(path: Path) -> str:
@@ -70,3 +74,15 @@ def test_no_import_cycle_among_project_modules():
     assert {"ggm_core.checkpoint", "ggm_core.model", "training.judge", "training.train"} <= set(graph)
     cycle = find_cycle(graph)
     assert cycle is None, " → ".join(cycle)
+
+
+def test_layers_import_only_what_they_may():
+    """No training module imports the app or a tool (a benchmark that drives the app is a tool), the app imports
+    no training module, and the library imports neither."""
+    wrong = [
+        f"{name} imports {target}"
+        for name, targets in import_graph().items()
+        for target in targets
+        if name.split(".")[0] in ALLOWED and target.split(".")[0] not in ALLOWED[name.split(".")[0]]
+    ]
+    assert wrong == []

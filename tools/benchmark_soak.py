@@ -1,6 +1,6 @@
 """Soak the app: many mixed runs through ``gradio_client``, several at a time, against a server on this machine.
 
-    python -m training.benchmark_soak [--runs 300] [--clients 8] [--cache-age 60]
+    python -m tools.benchmark_soak [--runs 300] [--clients 8] [--cache-age 60]
 
 Starts ``app.py`` (the shipped checkpoints, or ``--text-model`` / ``--face-model``) in a subprocess with its own
 Gradio cache folder and ``GGM_CACHE_MAX_AGE_S=--cache-age``, then ``--clients`` threads each submit runs drawn in

@@ -1,6 +1,6 @@
 """Text infilling at the seam: does a gap written after a space start with a whole word?
 
-    python -m training.benchmark_infill [--model assets/text_austen] [--gaps 120] [--gap-tokens 8] \
+    python -m tools.benchmark_infill [--model assets/text_austen] [--gaps 120] [--gap-tokens 8] \
         [--refine 2,4] [--judge runs/judge_austen/model]
 
 Cuts ``--gaps`` gaps from the held-out novel (*Persuasion*): in a window of held-out text, the words after a

@@ -1,9 +1,9 @@
 """The app's speed budget with the shipped checkpoints and default (exact) settings, as a visitor sees it.
 
-    python -m training.benchmark_app [--text-model assets/text_austen] [--face-model assets/faces] [--repeats 3]
-    python -m training.benchmark_app --visitors 8 [--runs-at-once 1]
+    python -m tools.benchmark_app [--text-model assets/text_austen] [--face-model assets/faces] [--repeats 3]
+    python -m tools.benchmark_app --visitors 8 [--runs-at-once 1]
 
-Launches the app on a free local port and drives it over HTTP as a page does (``training.app_driver``: one
+Launches the app on a free local port and drives it over HTTP as a page does (``tools.app_driver``: one
 kept-alive connection, every shown picture fetched; not ``gradio_client``, which adds about 80 ms a job and
 takes CPU from the server): seconds from the click to
 the first streamed frame, and to the final result, for a text sample, a text infill, a face sample and a
@@ -36,7 +36,7 @@ from PIL import Image
 import app
 from ggm_app import batcher
 from ggm_core.family import app_knobs
-from training.app_driver import AppDriver
+from tools.app_driver import AppDriver
 
 DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "positions_per_call": 1}
 COMPARE_BUDGETS = {"text": (0, 64), "face": (0, 64, 32)}  # network calls per column; 0 = exact (16 calls would

@@ -1,6 +1,6 @@
 """Screenshots of the app's views for the docs, taken in a real Chromium on the shipped checkpoints.
 
-    python -m training.app_screenshots [--text-model PATH ...] [--face-model PATH ...] [--out docs/screenshots]
+    python -m tools.app_screenshots [--text-model PATH ...] [--face-model PATH ...] [--out docs/screenshots]
 
 Needs the dev tools (``playwright``) and Debian's ``chromium``. Takes: a text sample with the belief overlay
 on a scrubbed frame, Compare on the text tab, "noise it" on a face (mid-way through the forward process and
