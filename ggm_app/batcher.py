@@ -8,10 +8,12 @@ the family's ``max_batch``) is sampled in one batch, or one per free lane, with 
 A run that stops leaves its group; when the last one has left, the sampler ends. The other network calls
 (Compare, a gap's length choice, the belief overlay) hold a lane with :meth:`Batcher.lane`.
 
-On ZeroGPU a group is one GPU task (``ggm_app.device.sample_events``).
+On ZeroGPU every run is a GPU task of its own (``ggm_app.device.sample_events``), sampled in the context of the
+visitor's request, as ``spaces`` needs to charge the visitor's quota.
 """
 
 import contextlib
+import contextvars
 import os
 import queue
 import threading
@@ -103,8 +105,8 @@ class Ticket:
 class Batcher:
     """Groups runs and serves the groups on ``lanes`` lanes (see the module's docstring)."""
 
-    def __init__(self, lanes: int, window_s: float = WINDOW_S) -> None:
-        self.lanes, self.window_s = lanes, window_s
+    def __init__(self, lanes: int, window_s: float = WINDOW_S, batches: bool = True) -> None:
+        self.lanes, self.window_s, self.batches = lanes, window_s, batches
         self._free = threading.Semaphore(lanes)
         self._lock = threading.Lock()
         self._open: dict[tuple, _Group] = {}
@@ -125,7 +127,7 @@ class Batcher:
         """A place for a run of ``device.MODELS[model_key].sample(**kwargs)``; runs with a ``start`` canvas of their
         own, or of a family that does not batch, get a group of their own."""
         asked = time.perf_counter()
-        limit = 1 if "start" in kwargs else device.MODELS[model_key].max_batch
+        limit = 1 if "start" in kwargs or not self.batches else device.MODELS[model_key].max_batch
         key = batch_key(model_key, kwargs)
         with self._lock:
             group = self._open.get(key)
@@ -136,8 +138,9 @@ class Batcher:
                     self._open[key] = group
             row = group.join(int(kwargs.get("seed", 0)))
             self.active += 1
-        if new:
-            threading.Thread(target=self._serve, args=(group, key), name="ggm-batch", daemon=True).start()
+        if new:  # the group samples in the context of the run that opened it (ZeroGPU reads the visitor's request)
+            context = contextvars.copy_context()
+            threading.Thread(target=context.run, args=(self._serve, group, key), name="ggm-batch", daemon=True).start()
         return Ticket(self, group, row, asked)
 
     def leave(self, group: _Group, row: int) -> None:
@@ -214,4 +217,12 @@ class Batcher:
                 group.queues[row].put(_END)
 
 
-shared = Batcher(int(os.environ.get("GGM_LANES", os.cpu_count() or 1)))
+def for_this_host() -> Batcher:
+    """One lane per core (``GGM_LANES``); on ZeroGPU each run is a GPU task of its own, charged to its visitor's
+    quota, so runs are neither batched nor held to the host's cores."""
+    if device.ZERO_GPU:
+        return Batcher(lanes=64, window_s=0.0, batches=False)
+    return Batcher(int(os.environ.get("GGM_LANES", os.cpu_count() or 1)))
+
+
+shared = for_this_host()

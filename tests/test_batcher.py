@@ -129,3 +129,31 @@ def _error_of(ticket):
     except ValueError as error:
         return error
     return None
+
+
+def test_a_group_samples_in_the_context_of_the_run_that_opened_it(monkeypatch):
+    """ZeroGPU's decorator reads the visitor's request from a context variable: the group's thread must see it."""
+    import contextvars
+
+    visitor = contextvars.ContextVar("visitor", default=None)
+    seen = []
+    real = device.sample_events
+
+    def recording(model_key, kwargs):
+        seen.append(visitor.get())
+        yield from real(model_key, kwargs)
+
+    monkeypatch.setattr(device, "sample_events", recording)
+    model = make("two_sided")
+    visitor.set("visitor-1")
+    tokens_of(batcher.Batcher(lanes=1, window_s=0.0).ticket(device.key(model), {"seed": 1}).events())
+    assert seen == ["visitor-1"]
+
+
+def test_without_batching_every_run_is_its_own_task():
+    model = make("two_sided")
+    pool = batcher.Batcher(lanes=4, window_s=0.1, batches=False)
+    tickets = [pool.ticket(device.key(model), {"seed": s}) for s in (1, 2)]
+    assert tickets[0].group is not tickets[1].group
+    concurrently(*[lambda t=t: tokens_of(t.events()) for t in tickets])
+    assert [t.batch_size for t in tickets] == [1, 1]
