@@ -357,14 +357,13 @@ class TabController:
         return self._scrubber(session), gr.update(visible=True, value=str(path)), session
 
     @staticmethod
-    def _scrubber(session: RunSession, keep_value: bool = False):
-        """The scrubber over the run's frames, at its last frame (or left where the visitor has put it); hidden while
-        there is one frame (a run stopped at its start: a slider needs two ends)."""
+    def _scrubber(session: RunSession):
+        """The scrubber over the run's frames, at its last frame; hidden while there is one frame (a run stopped at
+        its start: a slider needs two ends)."""
         last = len(session.trajectory) - 1
         if last < 1:
             return gr.update(visible=False)
-        at = {} if keep_value else {"value": last}
-        return gr.update(visible=True, maximum=last, label=f"Scrub through the run ({last + 1} frames)", **at)
+        return gr.update(visible=True, maximum=last, label=f"Scrub through the run ({last + 1} frames)", value=last)
 
     def _stopped(self, session: RunSession) -> tuple:
         """Status, frame line, scrubber, download and state of a stopped run: the same whoever sends them (the run's
