@@ -501,9 +501,9 @@ def faces_benchmark(args) -> list[dict]:
             "samples": count,
             "device": str(args.device),
         }
-        for name, images, real in (  # the control: held-out faces against training faces, both real
-            ("real held-out faces", held_out, train),
-            ("VQ reconstructions of them", tokenizer.decode(tokenizer.encode(held_out)), held_out),
+        for name, images, real in (  # two-sample tests against other faces than their own: the control (both
+            ("real held-out faces", held_out, train),  # real), and the tokenizer's ceiling
+            ("VQ reconstructions of them", tokenizer.decode(tokenizer.encode(held_out)), train),
         )
     ]
     floors = [(r["model"], r["frechet_vq"]) for r in references]

@@ -38,12 +38,13 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def small_cnn(channels: int = 3, width: int = 16) -> nn.Module:
-    """Three conv layers (stride 2), global average pooling, one logit: real (1) or sample (0)."""
+def small_cnn(channels: int = 3, width: int = 32) -> nn.Module:
+    """Three conv–batch-norm–ReLU layers with max pooling between, global average pooling, one logit: real (1) or
+    sample (0). (A narrower net with strided convs and no normalisation did not fit: 54% on its own training set.)"""
     return nn.Sequential(
-        nn.Conv2d(channels, width, 3, stride=2, padding=1), nn.GELU(),
-        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.GELU(),
-        nn.Conv2d(2 * width, 4 * width, 3, stride=2, padding=1), nn.GELU(),
+        nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(2 * width, 4 * width, 3, padding=1), nn.BatchNorm2d(4 * width), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * width, 1),
     )  # fmt: skip
 
@@ -52,7 +53,7 @@ def _tensor(images: np.ndarray, region: tuple[slice, slice] | None) -> torch.Ten
     images = np.asarray(images)
     if region is not None:
         images = images[:, region[0], region[1]]
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return torch.tensor(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)  # a copy: images may be read-only
 
 
 def _fit_and_predict(train_x, train_y, test_x, epochs: int, seed: int) -> torch.Tensor:
@@ -71,6 +72,7 @@ def _fit_and_predict(train_x, train_y, test_x, epochs: int, seed: int) -> torch.
             optimiser.zero_grad()
             loss_fn(net(x).squeeze(1), train_y[batch]).backward()
             optimiser.step()
+    net.eval()
     with torch.no_grad():
         return net(test_x).squeeze(1) > 0
 
@@ -80,7 +82,7 @@ def two_sample_test(
     samples: np.ndarray,
     *,
     folds: int = 5,
-    epochs: int = 30,
+    epochs: int = 20,
     seed: int = 0,
     region: tuple[slice, slice] | None = None,
 ) -> TwoSampleResult:
