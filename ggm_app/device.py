@@ -1,8 +1,8 @@
 """Where the app's network calls run: in this process (a laptop, a CPU Basic Space), or on a ZeroGPU Space in the
 GPU worker that `spaces` forks for each call of a function decorated with ``@spaces.GPU``.
 
-Every network call of the app goes through the functions below: a run's sampler, Compare's samplers, a flexible
-gap's length choice and the belief overlay. On ZeroGPU (``SPACES_ZERO_GPU`` set) each runs under ``spaces.GPU``
+Every network call of the app goes through the functions below: a run's sampler (each Compare column's too), a
+flexible gap's length choice and the belief overlay. On ZeroGPU (``SPACES_ZERO_GPU`` set) each runs under ``spaces.GPU``
 with a duration estimated from the work; in a forked worker only what a function yields or returns comes back
 (sampler events, a gap choice, a belief: tensors and plain values), so the app keeps its state (trajectories,
 readouts, exports, Stop) in the main process, and closing a stream ends the worker. Models are passed by key:
@@ -52,35 +52,9 @@ def run_seconds(model_key: str, kwargs: dict) -> int:
     return math.ceil(OVERHEAD_S + SECONDS_PER_CALL * _calls(MODELS[model_key], kwargs))
 
 
-def compare_seconds(model_keys: list[str], kwargs_list: list[dict]) -> int:
-    """The GPU time to ask for a side-by-side run: the sum of the runs."""
-    return OVERHEAD_S + sum(run_seconds(k, kw) - OVERHEAD_S for k, kw in zip(model_keys, kwargs_list, strict=True))
-
-
 def sample_events(model_key: str, kwargs: dict) -> Iterator:
     """The sampler's events of one run (``model.sample(**kwargs)``)."""
     yield from MODELS[model_key].sample(**kwargs)
-
-
-def side_by_side_events(model_keys: list[str], kwargs_list: list[dict]) -> Iterator[tuple[int, object]]:
-    """Several runs advanced together, the least advanced first: ``(index, event)``, and ``(index, None)`` when
-    run ``index`` has ended. Every run's starting canvas comes first."""
-    streams = [MODELS[k].sample(**kw) for k, kw in zip(model_keys, kwargs_list, strict=True)]
-    progress = [0.0] * len(streams)
-    live = set(range(len(streams)))
-    for i, stream in enumerate(streams):
-        event = next(stream, None)
-        yield i, event
-        if event is None:
-            live.discard(i)
-    while live:
-        i = min(live, key=progress.__getitem__)
-        event = next(streams[i], None)
-        if event is None:
-            live.discard(i)
-        else:
-            progress[i] = event.updates_done / max(1, event.total_updates)
-        yield i, event
 
 
 def choose_lengths(model_key: str, text: str, write_on: bool, sample_kwargs: dict) -> GapChoice:
@@ -98,8 +72,8 @@ def belief(model_key: str, tokens: torch.Tensor, sweep: int) -> torch.Tensor | N
     return MODELS[model_key].belief(tokens, sweep)
 
 
-RAW = {f.__name__: f for f in (sample_events, side_by_side_events, choose_lengths, belief)}
-DURATIONS = {"sample_events": run_seconds, "side_by_side_events": compare_seconds, "choose_lengths": 15, "belief": 5}
+RAW = {f.__name__: f for f in (sample_events, choose_lengths, belief)}
+DURATIONS = {"sample_events": run_seconds, "choose_lengths": 15, "belief": 5}
 
 
 def install(wrap: Callable[[Callable, object], Callable]) -> None:

@@ -457,46 +457,42 @@ class RunSession:
 
 
 def run_side_by_side(sessions: list[RunSession], fps: float = 10.0) -> Iterator[list[RunSession]]:
-    """Advance several sessions together, the least advanced first, so they progress at one pace; yields
-    the sessions once every run has its starting canvas, then about ``fps`` times a second, and once at the end.
-    One sampler stream drives them all (``device.side_by_side_events``: on ZeroGPU one GPU task); each session's
-    ``seconds`` count only the time spent waiting for its own events, so a side-by-side run costs the sum of the
-    runs. The comparison holds one lane of the visitors' runs (ggm_app.batcher) while it samples."""
-    with batcher.shared.lane():
-        yield from _side_by_side(sessions, fps)
+    """Run several sessions at once, each sampling in a thread of its own on a lane of the visitors' batcher (on a
+    2-core host two columns sample in parallel; on ZeroGPU each is a GPU task), and yield the sessions once every
+    run has its starting canvas, then about ``fps`` times a second, and once at the end (not after Stop). Each
+    session's ``seconds`` count only its own sampler's time. (One stream advancing every column in turn took
+    21.8 s for the faces' three families at their app defaults, whose runs one by one take 9.4 s.)"""
+    failures: list[BaseException] = []
 
+    def drain(session: RunSession) -> None:
+        try:
+            for _ in session.events():
+                pass
+        except BaseException as error:  # re-raised in the caller's thread
+            failures.append(error)
+            for other in sessions:
+                other.stop()
 
-def _side_by_side(sessions: list[RunSession], fps: float) -> Iterator[list[RunSession]]:
-    stream = device.side_by_side_events([device.key(s.model) for s in sessions], [s.sample_kwargs for s in sessions])
-    started, last_shown = set(), time.perf_counter()
+    threads = [threading.Thread(target=drain, args=(s,), name=f"compare-{s.name}", daemon=True) for s in sessions]
+    for thread in threads:
+        thread.start()
     try:
-        while True:
-            began = time.perf_counter()
-            try:
-                index, ev = next(stream)
-            except StopIteration:
-                break
-            session = sessions[index]
-            session.seconds += time.perf_counter() - began
-            if ev is None:
-                session.finished = not session.stopped
-            elif not session.stopped:
-                session.record(ev)
-            if all(s.stopped for s in sessions):
-                break
-            now = time.perf_counter()
-            if len(started) < len(sessions):
-                started.add(index)
-                if len(started) == len(sessions):
-                    last_shown = now
-                    yield sessions
-            elif now - last_shown >= 1.0 / fps:
-                last_shown = now
+        while any(s.running and len(s.trajectory) == 0 for s in sessions):
+            time.sleep(0.01)
+        if all(len(s.trajectory) for s in sessions):  # (a run that failed may end without its starting canvas)
+            yield sessions
+            while True:
+                time.sleep(1.0 / fps)
+                if not any(s.running for s in sessions):
+                    break
                 yield sessions
-    finally:  # a stopped or abandoned comparison ends its sampler (on ZeroGPU its worker) here
-        stream.close()
+    finally:  # a stopped or abandoned comparison ends every run (on ZeroGPU its worker) here
         for s in sessions:
-            if not s.finished:
-                s.stopped = True
+            if s.running:
+                s.stop()
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
     if not any(s.stopped for s in sessions):
         yield sessions
