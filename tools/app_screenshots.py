@@ -39,16 +39,21 @@ def pick(page, selector: str, option: str) -> None:
     page.wait_for_timeout(300)
 
 
+def belief_view(page, prefix: str, frame: int, path: Path) -> None:
+    """The belief overlay on the scrubbed ``frame`` of the tab's last run, as a screenshot; the overlay off again."""
+    page.locator(f"#{prefix}-belief input").check()
+    wait_for(page, f"#{prefix}-frame-info", "believes")
+    set_number(page, f"#{prefix}-scrub", frame)
+    wait_for(page, f"#{prefix}-frame-info", f"Frame {frame} ")
+    page.screenshot(path=str(path), full_page=True)
+    page.locator(f"#{prefix}-belief input").uncheck()
+
+
 def text_views(page, out: Path, names: list[str]) -> None:
     page.get_by_role("tab", name="Text").click()
     page.click("#text-generate")
     wait_for(page, "#text-status", "network calls ·")
-    page.locator("#text-belief input").check()
-    wait_for(page, "#text-frame-info", "believes")
-    set_number(page, "#text-scrub", 200)
-    wait_for(page, "#text-frame-info", "Frame 200 ")
-    page.screenshot(path=str(out / "text_belief.png"), full_page=True)
-    page.locator("#text-belief input").uncheck()
+    belief_view(page, "text", 200, out / "text_belief.png")
     page.click("#text-compare")
     if len(names) > 1:
         pick(page, "#text-compare-model-1", names[1])
@@ -69,12 +74,7 @@ def face_views(page, out: Path, names: list[str]) -> None:
     page.screenshot(path=str(out / "faces_noise_it_forward.png"), full_page=True)
     wait_for(page, "#face-status", "network calls ·")
     page.screenshot(path=str(out / "faces_noise_it_end.png"), full_page=True)
-    page.locator("#face-belief input").check()
-    wait_for(page, "#face-frame-info", "believes")
-    set_number(page, "#face-scrub", 1000)
-    wait_for(page, "#face-frame-info", "Frame 1000 ")
-    page.screenshot(path=str(out / "faces_belief.png"), full_page=True)
-    page.locator("#face-belief input").uncheck()
+    belief_view(page, "face", 1000, out / "faces_belief.png")
     page.click("#face-compare")
     for i in range(3):
         if i < len(names):
