@@ -23,7 +23,7 @@ from PIL import Image
 
 from ggm_app import batcher, device
 from ggm_app.common import ModelSlot, model_summary
-from ggm_app.session import RunSession, RunSettings, next_seed, run_side_by_side
+from ggm_app.session import RunSession, RunSettings, clean_seed, next_seed, run_side_by_side
 from ggm_core.family import app_budget
 
 BUDGET_INFO = "It starts at what the main panel runs for this model (its default settings)."
@@ -294,7 +294,7 @@ class TabController:
             gr.Warning(plain(plan.error))
             extra = plan.error_outputs or extra_skip
             message = status([f"⚠️ {plan.error}", bullets(plan.notices)])
-            yield (*extra, gr.skip(), message, *[gr.skip()] * 5)  # a refused click leaves the seed where it is
+            yield (*extra, gr.skip(), message, *[gr.skip()] * 4, settings.seed)  # a refused click keeps the seed
             return
         for notice in plan.notices:
             gr.Info(plain(notice))
@@ -308,7 +308,9 @@ class TabController:
             first = True
             for frame in session.frames():
                 shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
-                seed = next_seed(settings.seed) if first else gr.skip()  # moved on with the run's first output
+                # the seed moves on with the run's first output; every output sends it (a gr.skip() for the seed box
+                # made Gradio keep a copy of it for the session, without the seed's refusal of junk)
+                seed = next_seed(settings.seed)
                 if frame.final:  # the result; the export (a GIF: about 0.6 s for a face) is the next event's
                     message = status([session.readout, notes])
                     yield (*extra_skip, shown, message, "", self._scrubber(session), gr.update(**HIDE), session, seed)
@@ -321,8 +323,9 @@ class TabController:
                 if frame.forward:
                     time.sleep(FORWARD_FRAME_S)
             if session.stopped:  # the run's own last output; Stop sends the same one (either may arrive last)
-                shown = self.view.frame(model, *_current(session), session.trajectory.extra)
-                yield (*extra_skip, shown, *self._stopped(session), gr.skip())
+                ran = len(session.trajectory) > 0
+                shown = self.view.frame(model, *_current(session), session.trajectory.extra) if ran else gr.skip()
+                yield (*extra_skip, shown, *self._stopped(session), next_seed(settings.seed))
 
     @contextlib.contextmanager
     def _registered(self, visitor: str, sessions: list[RunSession]):
@@ -369,6 +372,9 @@ class TabController:
         """Status, frame line, scrubber, download and state of a stopped run: the same whoever sends them (the run's
         handler or Stop, which may ask at once), from one export written once under the session's lock. (Fresh
         updates each time: Gradio consumes what it sends.)"""
+        if len(session.trajectory) == 0:  # stopped while it waited for a free core: nothing ran
+            hide = gr.update(**HIDE)
+            return "Stopped before its first network call (it was waiting for a free core).", "", hide, hide, session
         with session.stop_lock:
             if session.stopped_outputs is None:
                 message = f"Stopped after {session.trajectory.nfe[-1]} network calls. Scrub or download what ran."
@@ -463,7 +469,7 @@ class TabController:
                 plan = self.planner(mode, tab_inputs, model, RunSettings.for_budget(model, budget, model.seq_len, seed))
                 if plan.error:
                     gr.Warning(plain(plan.error))
-                    yield tuple(gr.skip() for _ in range(2 * columns + 1))
+                    yield (*[gr.skip()] * (2 * columns), clean_seed(seed))
                     return
                 n_free = int((~plan.known).sum()) if plan.known is not None else model.seq_len
                 settings = RunSettings.for_budget(model, budget, n_free, seed)
@@ -489,11 +495,10 @@ class TabController:
                         gr.skip() if old is not None and not ended and _same(v, old) else v
                         for v, old in zip(views, shown, strict=True)
                     ]
-                    seed_out = next_seed(seed) if all(v is None for v in shown) else gr.skip()  # moved on at the start
                     shown = views
-                    yield (*sent, *lines, seed_out)
+                    yield (*sent, *lines, next_seed(seed))  # moved on with the first update (see _stream)
                 if any(s.stopped for s in sessions):
-                    yield (*[gr.skip()] * columns, *[f"**{s.name}** · " + _line(s) for s in sessions], gr.skip())
+                    yield (*[gr.skip()] * columns, *[f"**{s.name}** · " + _line(s) for s in sessions], next_seed(seed))
 
         return with_parameters(handler, [*tab_names, "seed", *(f"model_{i}" for i in range(columns)),
                                          *(f"budget_{i}" for i in range(columns))])  # fmt: skip
@@ -542,7 +547,7 @@ def _line(session: RunSession) -> str:
     if session.finished:
         return session.readout
     if session.stopped:
-        return f"stopped after {session.trajectory.nfe[-1]} network calls"
+        return f"stopped after {session.trajectory.nfe[-1] if len(session.trajectory) else 0} network calls"
     return session.progress_line()
 
 
