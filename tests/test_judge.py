@@ -210,6 +210,7 @@ def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
     assert mean_term(feats, rotated) <= frechet_distance(feats, rotated)  # the covariance part is never negative
 
 
+@pytest.mark.slow  # samples every setting and runs the two-sample test per row: 10–27 s
 def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
     """A tiny face GGM and MD4 over one tiny VQ tokenizer; random images stand in for the face data set."""
     from ggm_core import ClassicDenoiser, GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
@@ -256,6 +257,7 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
         benchmark_main(["--faces", str(tmp_path / "faces"), str(tmp_path / "md4_other_vq"), "--out", str(out)])
 
 
+@pytest.mark.slow  # samples every setting and runs the two-sample test per row: 10–27 s
 def test_faces_benchmark_scores_a_blackout_model_with_the_given_vq_encoder(tmp_path, monkeypatch):
     from app_checkpoints import make_blackout_checkpoint
 
