@@ -347,17 +347,10 @@ class TabController:
             return gr.skip()
         if self.latest.get(visitor_of(request)) is not session:
             return gr.skip()
-        return self._ready(session)[1]
-
-    def _ready(self, session: RunSession, summary: str | None = None, path=None) -> tuple:
-        """Scrubber, download and state once a run has ended (or stopped); ``path``: an export already written."""
-        if path is None:
-            with session.stop_lock:  # written once, whoever asks (the export event, an API client's second call)
-                if session.export_path is None:
-                    summary = summary if summary is not None else session.summary
-                    session.export_path = self.view.export(session.trajectory, session.model, summary)
-                path = session.export_path
-        return self._scrubber(session), gr.update(visible=True, value=str(path)), session
+        with session.stop_lock:  # written once, whoever asks (the export event, an API client's second call)
+            if session.export_path is None:
+                session.export_path = self.view.export(session.trajectory, session.model, session.summary)
+        return gr.update(visible=True, value=str(session.export_path))
 
     @staticmethod
     def _scrubber(session: RunSession):
@@ -381,7 +374,7 @@ class TabController:
                 path = self.view.export(session.trajectory, session.model, "stopped: " + session.summary)
                 session.stopped_outputs = (message, path)
         message, path = session.stopped_outputs
-        return (message, "", *self._ready(session, path=path))
+        return message, "", self._scrubber(session), gr.update(visible=True, value=str(path)), session
 
     def run_handler(self, mode: str, tab_names: list[str]) -> Callable:
         n = len(tab_names)
