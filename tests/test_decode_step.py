@@ -115,3 +115,23 @@ def test_a_failed_or_disabled_compile_leaves_the_eager_chain_unchanged(monkeypat
     turned_off = tiny_model(4)
     assert "turned off" in turned_off.warm_up()
     assert torch.equal(turned_off.generate_tokens(2, seed=5), reference)
+
+
+@pytest.mark.skipif(
+    not (shutil.which("g++") or shutil.which("c++")), reason="torch.compile on CPU needs a C++ compiler"
+)
+def test_a_batch_on_the_compiled_step_draws_each_row_as_its_run_alone(monkeypatch):
+    """Batched visitors (ggm_app.batcher) must each get the sample their seed gives alone: a batch runs the compiled
+    batch-1 step row by row (a step compiled at another batch size rounds differently), bit for bit."""
+    monkeypatch.setenv(COMPILE_ENV, "1")
+    model = tiny_model(6)
+    assert "compiled" in model.warm_up(), model.denoiser.decoder.error
+    calls, compiled_call = [], CompiledDecode.__call__
+    monkeypatch.setattr(
+        CompiledDecode, "__call__", lambda d, n, *inputs: calls.append(n) or compiled_call(d, n, *inputs)
+    )
+    alone = [model.generate_tokens(1, seed=s) for s in (4, 0, 9)]
+    batch = run_to_end(model.sample(batch_size=3, seed=[4, 0, 9]))
+    assert all(torch.equal(batch.tokens[i], alone[i][0]) for i in range(3))
+    assert set(calls) == {1} and len(calls) == 2 * 3 * K * (L - 1)  # alone, then batched: every row compiled
+    assert batch.nfe == run_to_end(model.sample(batch_size=1, seed=4)).nfe  # a row counts its own calls

@@ -124,9 +124,15 @@ class TwoSidedDenoiser(Denoiser):
         return self(tokens, tokens, torch.full((tokens.shape[0],), sweep, device=tokens.device), schedule)
 
     def begin_sweep(self, canvas, sweep, schedule):
+        """A cached session (row by row when the compiled step serves batch 1 only, :class:`_RowwiseSession`), or
+        the uncached reference."""
         _require_left_to_right(schedule)
-        session = _CachedSession if self.use_cache else _ReferenceSession
-        return session(self, canvas, sweep, schedule)
+        if not self.use_cache:
+            return _ReferenceSession(self, canvas, sweep, schedule)
+        n = canvas.shape[0]
+        if n > 1 and self.decoder.ready(1) and not self.decoder.ready(n):
+            return _RowwiseSession(self, canvas, sweep, schedule)
+        return _CachedSession(self, canvas, sweep, schedule)
 
     def sweep_modulations(self, sweep: int, schedule: GlauberSchedule, device) -> tuple[torch.Tensor, ...]:
         """The time modulations of a cached sweep: per layer (1, 1, 6d) for A and for B tokens and (1, L, 6d) for
@@ -176,6 +182,23 @@ class _ReferenceSession(SweepSession):
         self.network_calls += 1
         h = self.model(self.canvas, self.after, self.sweep, self.schedule)
         return h[:, positions]
+
+
+class _RowwiseSession(SweepSession):
+    """A batch as one cached session per row (views of the canvas's rows), each on the compiled batch-1 step: every
+    row runs the kernels of a run alone, so its sample is bit for bit the one its seed gives alone (a compiled step
+    of another batch size rounds differently), while the rows still share the sampler's draws and events
+    (ggm_app.batcher)."""
+
+    def __init__(self, model: TwoSidedDenoiser, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> None:
+        self.rows = [_CachedSession(model, canvas[r : r + 1], sweep, schedule) for r in range(canvas.shape[0])]
+
+    @property
+    def network_calls(self) -> int:
+        return self.rows[0].network_calls
+
+    def predict(self, positions):
+        return torch.cat([row.predict(positions) for row in self.rows])
 
 
 class _CachedSession(SweepSession):
