@@ -41,13 +41,14 @@ def token_pieces(tokenizer, tokens, known) -> list[str]:
     """The text of each token, decoded run by run so known text is always shown exactly as typed.
 
     (Decoding the whole canvas at once could glue a generated half-character onto the first known one.)
-    A masked token (MD4's id ``V``, outside the tokenizer) is shown as ``MASK_PIECE``, END as ``END_PIECE``.
+    A masked token (MD4's id ``V``, outside the tokenizer) is shown as ``MASK_PIECE``, END as ``END_PIECE``; a byte
+    that is not part of a whole character (noise often holds one) as its value, ``\\xe2``, not as "�".
     """
     tokens = [int(t) for t in tokens]
     masked = [t >= tokenizer.vocab_size for t in tokens]
     pieces: list[str] = []
     for a, b, (_, is_mask) in runs(list(zip(map(bool, known), masked, strict=True))):
-        pieces += [MASK_PIECE] * (b - a) if is_mask else tokenizer.pieces(tokens[a:b])
+        pieces += [MASK_PIECE] * (b - a) if is_mask else tokenizer.pieces(tokens[a:b], errors="backslashreplace")
     end = getattr(tokenizer, "end_id", None)
     return [END_PIECE if t == end else p for t, p in zip(tokens, pieces, strict=True)]
 

@@ -97,14 +97,15 @@ class TextTokenizer:
         """For every id, whether its bytes start with ``prefix`` (e.g. b" ": the tokens that begin a word)."""
         return [b.startswith(prefix) for b in self.token_bytes()]
 
-    def pieces(self, ids) -> list[str]:
+    def pieces(self, ids, errors: str = "replace") -> list[str]:
         """The text of each token, one string per id, with "".join(pieces(ids)) == decode(ids).
 
         A character split over several tokens (non-ASCII UTF-8) is given whole to the token that
-        completes it; the tokens before it get "". Bytes that never complete a character become U+FFFD.
+        completes it; the tokens before it get "". Bytes that never complete a character become U+FFFD, or
+        what the codec error handler ``errors`` makes of them ("backslashreplace": ``\\xe2``, the byte's value).
         """
         ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
-        utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        utf8 = codecs.getincrementaldecoder("utf-8")(errors=errors)
         out = [utf8.decode(self._bytes[i]) for i in ids]
         if out:
             out[-1] += utf8.decode(b"", final=True)

@@ -152,6 +152,17 @@ def test_plan_non_ascii_known_text_is_shown_exactly(tok):
     assert known_runs + ([run] if run else []) == segments
 
 
+def test_a_byte_that_is_no_whole_character_shows_its_value_not_a_replacement_sign(tok):
+    """Noise often holds a token that is half a character: the frame names its byte (\\xe2), never "�"."""
+    (space,) = tok.encode(" ")
+    half = next(i for i in range(tok.vocab_size) if tok.pieces([i, space]) == ["", "\ufffd "])  # a UTF-8 lead byte
+    tokens = [half, space, *tok.encode("Emma")]
+    frame = textui.frame_text(tok, tokens, np.full(len(tokens), SETTLED), np.zeros(len(tokens), bool))
+    shown = "".join(piece for piece, _ in frame)
+    assert "\ufffd" not in shown and shown.startswith("\\x") and shown.endswith(" Emma")
+    assert tok.decode(tokens) == "\ufffd Emma"  # decoding the text keeps the standard sign
+
+
 # ---------------------------------------------------------------------------------------------- the seam
 def test_a_space_before_a_gap_moves_into_the_gap(tok):
     plan = text_infill.plan_infill("It is [3] a truth [___].", tok, 32, default_gap=4)
