@@ -23,7 +23,7 @@ from gradio.utils import get_upload_folder as gradio_upload_folder  # noqa: E402
 
 from ggm_app import faces, howitworks  # noqa: E402
 from ggm_app import text as textui  # noqa: E402
-from ggm_app.cached_image import cached_image, write_editor_images_once  # noqa: E402
+from ggm_app.cached_image import editor_files  # noqa: E402
 from ggm_app.common import (  # noqa: E402
     COLOR_MAP,
     STATE_HELP,
@@ -142,7 +142,8 @@ def token_view(elem_id: str, label: str = "Tokens (coloured by state)") -> gr.Hi
 
 
 def face_view(elem_id: str, label: str = "3 · Result", height: int = 300) -> gr.Image:
-    return cached_image(
+    return gr.Image(
+        format="png",
         label=label,
         interactive=False,
         height=height,
@@ -215,7 +216,7 @@ def face_editor() -> gr.ImageEditor:
         buttons=[],
     )
     editor.preprocess = refuse_unreadable_images(editor.preprocess)
-    return write_editor_images_once(editor)
+    return editor
 
 
 def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
@@ -269,7 +270,15 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
         model = slot.pick(name)[1]
         image = faces.array_to_square(image, model.tokenizer.image_size)
         hide = gr.update(visible=False)
-        return faces.editor_value(image), faces.empty_mask_view(image, model), message, hide, hide, "", None
+        return (
+            editor_files(faces.editor_value(image)),
+            faces.empty_mask_view(image, model),
+            message,
+            hide,
+            hide,
+            "",
+            None,
+        )
 
     def load_upload(path, name):
         try:

@@ -1,4 +1,4 @@
-"""Images the app sends that are written to Gradio's cache once per content, never rewritten in place.
+"""Pictures the app sends go to the page as PNG files written once per content, never rewritten in place.
 
 Gradio saves every array it sends as ``<cache>/<hash of the bytes>/image.png`` and writes that file again each
 time the same picture is sent (``processing_utils.save_pil_to_cache``). A streamed run sends the same picture
@@ -7,6 +7,11 @@ being truncated and rewritten: uvicorn logs ``h11 LocalProtocolError: Too much/l
 Content-Length`` and the image can arrive broken. (The face editor's value is worse: its background and
 composite are one picture, so one update wrote the same file twice.) Here a picture is written under a temporary
 name and renamed into place once; sending it again only refreshes its timestamp (so the cache sweeper keeps it).
+
+The app hands Gradio the file's path, which Gradio serves as it is (a file in its cache is not copied). This is
+done to the values, not by wrapping a component's ``postprocess``: Gradio replaces a component by a fresh one of
+its class, for the session, whenever a handler sends it an update (a ``gr.skip()`` too), and the fresh one has no
+wrapper.
 """
 
 import hashlib
@@ -15,8 +20,8 @@ import os
 import tempfile
 from pathlib import Path
 
-import gradio as gr
 import numpy as np
+from gradio.utils import get_upload_folder
 from PIL import Image
 
 
@@ -38,33 +43,15 @@ def png_once(image: np.ndarray, cache_dir: str | Path) -> str:
     return str(path)
 
 
-def cached_image(**kwargs) -> gr.Image:
-    """A ``gr.Image`` for the app's output panels whose arrays go through :func:`png_once`. (Its ``postprocess``
-    is wrapped on the instance: a subclass of a Gradio component makes Gradio write a ``.pyi`` stub beside
-    this file at import.)"""
-    image = gr.Image(format="png", **kwargs)
-    plain = image.postprocess
-    image.postprocess = lambda value: plain(
-        png_once(value, image.GRADIO_CACHE) if isinstance(value, np.ndarray) else value
-    )
-    return image
+def png_file(image: np.ndarray) -> str:
+    """``image`` as a PNG in Gradio's cache (:func:`png_once`): what an output panel is sent."""
+    return png_once(image, get_upload_folder())
 
 
-def write_editor_images_once(editor: gr.ImageEditor) -> gr.ImageEditor:
-    """``editor`` with the arrays of the values the app sends it (background, composite, layers) written through
-    :func:`png_once`."""
-    plain = editor.postprocess
-
-    def once(image):
-        return png_once(image, editor.GRADIO_CACHE) if isinstance(image, np.ndarray) else image
-
-    def postprocess(value):
-        if isinstance(value, np.ndarray):  # a bare picture is the background and the composite (as in Gradio)
-            value = {"background": value, "layers": [], "composite": value}
-        if isinstance(value, dict):
-            value = {**value, "background": once(value.get("background")), "composite": once(value.get("composite")),
-                     "layers": [once(layer) for layer in value.get("layers") or []]}  # fmt: skip
-        return plain(value)
-
-    editor.postprocess = postprocess
-    return editor
+def editor_files(value: dict) -> dict:
+    """An image editor's value (background, layers, composite) with its pictures as PNG files (:func:`png_file`)."""
+    return {
+        "background": png_file(value["background"]),
+        "layers": [png_file(layer) for layer in value.get("layers") or []],
+        "composite": png_file(value["composite"]),
+    }

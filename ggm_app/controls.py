@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import gradio as gr
-import numpy as np
 import torch
 from PIL import Image
 
@@ -316,7 +315,7 @@ class TabController:
                     yield (*extra_skip, shown, message, "", self._scrubber(session), gr.update(**HIDE), session, seed)
                     return
                 extra = (plan.first_outputs or extra_skip) if first else extra_skip
-                new = gr.skip() if last is not None and _same(shown, last) else shown
+                new = gr.skip() if shown == last else shown  # (a face's frame is its PNG's path, named by its content)
                 info = "" if first else gr.skip()  # the previous run's "Frame N of M" line goes
                 # the scrubber and the download hide with the first frame; an update of a component's properties on
                 # every frame rebuilt the page's config for the session (its API schema: 5% of the interpreter's
@@ -488,10 +487,7 @@ class TabController:
                         lines = [
                             f"{line}\n\nThe comparison took {time.perf_counter() - began:.1f} s." for line in lines
                         ]
-                    sent = [
-                        gr.skip() if old is not None and not ended and _same(v, old) else v
-                        for v, old in zip(views, shown, strict=True)
-                    ]
+                    sent = [gr.skip() if not ended and v == old else v for v, old in zip(views, shown, strict=True)]
                     shown = views
                     yield (*sent, *lines, next_seed(seed))  # moved on with the first update (see _stream)
                 if any(s.stopped for s in sessions):
@@ -552,9 +548,3 @@ def _current(session: RunSession) -> tuple:
     """The session's last canvas and its states (the final states once it has finished)."""
     frame = session.final_frame() if session.finished else session.frame()
     return frame.tokens, frame.states
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-        return a.shape == b.shape and bool(np.array_equal(a, b))
-    return a == b

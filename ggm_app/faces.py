@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ggm_app.cached_image import png_file
 from ggm_app.common import export_dir
 from ggm_app.session import RunPlan, Trajectory
 from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, mask_to_cells
@@ -210,12 +211,13 @@ class FaceView:
     def picture(self, model, tokens, extra: dict) -> np.ndarray:
         return compose(decode_canvas(model.tokenizer, tokens), extra.get("image"), extra.get("alpha"))
 
-    def frame(self, model, tokens, states, extra: dict):
-        return display(self.picture(model, tokens, extra))
+    def frame(self, model, tokens, states, extra: dict) -> str:
+        """The frame as a PNG file in Gradio's cache (ggm_app.cached_image)."""
+        return png_file(display(self.picture(model, tokens, extra)))
 
-    def belief(self, model, tokens, belief, extra: dict):
+    def belief(self, model, tokens, belief, extra: dict) -> str:
         tok = model.tokenizer
-        return belief_map(self.picture(model, tokens, extra), belief.numpy(), tok.grid_shape, tok.patch_size)
+        return png_file(belief_map(self.picture(model, tokens, extra), belief.numpy(), tok.grid_shape, tok.patch_size))
 
     def export(self, traj: Trajectory, model, summary: str) -> Path:
         decoded = decode_canvas(model.tokenizer, np.stack([traj.tokens[i] for i in traj.subsample(GIF_FRAMES)]))
@@ -231,7 +233,7 @@ def plan_run(mode: str, inputs: list, model, settings=None) -> RunPlan:
     tok = model.tokenizer
     everything = np.ones(tok.grid_shape, dtype=bool)
     if mode == "generate":
-        return RunPlan(first_outputs=(mask_view(None, everything, tok.patch_size),))
+        return RunPlan(first_outputs=(png_file(mask_view(None, everything, tok.patch_size)),))
     (value,) = inputs
     try:
         image, pixel_mask = read_editor(value, tok.image_size)
@@ -239,15 +241,15 @@ def plan_run(mode: str, inputs: list, model, settings=None) -> RunPlan:
         return RunPlan(error=str(err))
     if mode == "noise":
         codes = tok.encode(image[None])[0]
-        view = mask_view(image, everything, tok.patch_size)
+        view = png_file(mask_view(image, everything, tok.patch_size))
         return RunPlan(noise_from=codes, first_outputs=(view,))
     cells = mask_to_cells(pixel_mask, tok.patch_size)
     if not cells.any():
         msg = "The mask is empty: brush over the region to repaint first (or use Generate a new face)."
-        return RunPlan(error=msg, error_outputs=(mask_view(image, cells, tok.patch_size),))
+        return RunPlan(error=msg, error_outputs=(png_file(mask_view(image, cells, tok.patch_size)),))
     if cells.all():
         note = "The mask covers the whole image: this is the same as generating a new face."
-        return RunPlan(notices=[note], first_outputs=(mask_view(None, cells, tok.patch_size),))
+        return RunPlan(notices=[note], first_outputs=(png_file(mask_view(None, cells, tok.patch_size)),))
     known = tok.known_from_cells(cells)
     extra = {"image": image, "alpha": blend_alpha(cells, tok.patch_size)}
     notes = (
@@ -255,21 +257,21 @@ def plan_run(mode: str, inputs: list, model, settings=None) -> RunPlan:
         if tok.patch_size == 1
         else []
     )
-    view = mask_view(image, cells, tok.patch_size)
+    view = png_file(mask_view(image, cells, tok.patch_size))
     return RunPlan(known, tok.encode(image[None])[0], extra, notes=notes, first_outputs=(view,))
 
 
-def empty_mask_view(image: np.ndarray, model) -> np.ndarray:
-    """Panel 2 for a freshly loaded image: nothing to repaint yet."""
+def empty_mask_view(image: np.ndarray, model) -> str:
+    """Panel 2 for a freshly loaded image: nothing to repaint yet (a PNG file, ggm_app.cached_image)."""
     tok = model.tokenizer
-    return mask_view(image, np.zeros(tok.grid_shape, bool), tok.patch_size)
+    return png_file(mask_view(image, np.zeros(tok.grid_shape, bool), tok.patch_size))
 
 
-def preview(value, model) -> np.ndarray | None:
-    """Panel 2 while the user brushes: the cells the mask touches (None without an image)."""
+def preview(value, model) -> str | None:
+    """Panel 2 while the user brushes: the cells the mask touches, as a PNG file (None without an image)."""
     tok = model.tokenizer
     try:
         image, pixel_mask = read_editor(value, tok.image_size)
     except ImageInputError:
         return None
-    return mask_view(image, mask_to_cells(pixel_mask, tok.patch_size), tok.patch_size)
+    return png_file(mask_view(image, mask_to_cells(pixel_mask, tok.patch_size), tok.patch_size))

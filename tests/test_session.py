@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from app_checkpoints import make_blackout_checkpoint, make_face_checkpoint, make_md4_checkpoint, make_text_checkpoint
+from PIL import Image
 
 from ggm_app import faces
 from ggm_app import text as textui
@@ -236,8 +237,8 @@ def test_face_views_and_plans(models):
     picture = faces.decode_canvas(md4.tokenizer, masked)
     assert (picture[16:] == faces.MASKED_GREY).all() and picture.shape == (64, 64, 3)
     belief = torch.linspace(0, 1, 256)
-    shown = faces.FaceView().belief(face, np.zeros(256, np.int64), belief, {})
-    assert shown.shape == (256, 256, 3)
+    shown = faces.FaceView().belief(face, np.zeros(256, np.int64), belief, {})  # a PNG in Gradio's cache
+    assert np.asarray(Image.open(shown)).shape == (256, 256, 3)
     assert faces.plan_run("noise", [editor], face).noise_from.shape == (256,)
 
 
