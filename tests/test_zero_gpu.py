@@ -54,8 +54,9 @@ def face_editor(tmp_path):
 
 
 def untimed(readout: str) -> str:
-    """A readout without its times (seconds, tokens per second)."""
-    return re.sub(r"[\d.,]+ (s|tokens/s)\b", "", readout)
+    """A readout without its times (seconds, tokens per second, and a wait for a free core, which a busy host adds
+    to a column now and then)."""
+    return re.sub(r"[\d.,]+ (s|tokens/s)\b", "", re.sub(r" · queued [\d.]+ s for a free core", "", readout))
 
 
 def _picture(output) -> np.ndarray:
