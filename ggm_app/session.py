@@ -96,17 +96,15 @@ def readout(nfe: int, seconds: float, generated: int, approximations: list[str],
 
 # ---------------------------------------------------------------------------------------------- trajectory
 class StateTracker:
-    """Token states along a run: noise until redrawn in the final sweep (sweep 0), then settled; known stays known.
-
-    (Families without sweeps report sweep 0: a revealed token is final at once.)
-    """
+    """Token states along a run: noise until drawn by a ``final`` event (ggm_core.events.SamplerEvent: for GGM the
+    last reverse sweep; for the other families every draw), then settled; known stays known."""
 
     def __init__(self, known: np.ndarray) -> None:
         self.known = np.asarray(known, dtype=bool)
         self.final = np.zeros_like(self.known)  # redrawn in the final sweep
 
-    def update(self, positions, sweep: int) -> None:
-        if sweep == 0 and len(positions):
+    def update(self, positions, final: bool) -> None:
+        if final and len(positions):
             self.final[list(positions)] = True
 
     def states(self, changed=()) -> np.ndarray:
@@ -322,7 +320,7 @@ class RunSession:
         """Take one of the sampler's events into the run: its states, its trajectory, the latest frame."""
         with self._changed:
             self.last = ev
-            self.tracker.update(ev.positions, ev.sweep)
+            self.tracker.update(ev.positions, ev.final)
             self.trajectory.add(ev.tokens[0].numpy(), self.tracker.states(ev.positions), ev.nfe, ev.sweep)
             self._since.update(ev.positions)
 

@@ -14,7 +14,9 @@ class SamplerEvent:
     ``old`` / ``new``: their tokens before and after, (B, len(positions)); ``step``: the family's step
     index (GGM: the forward step t of the first redrawn position, T for the start); ``sweep``: GGM's
     reverse sweep k (0 for families without sweeps); ``nfe``: network calls so far;
-    ``updates_done`` / ``total_updates``: progress of the run.
+    ``updates_done`` / ``total_updates``: progress of the run; ``final``: whether the tokens just drawn are the
+    sample's, unless a later event redraws them (False for GGM's sweeps before the last: a view shows them as
+    still noise).
     """
 
     tokens: torch.Tensor
@@ -26,6 +28,7 @@ class SamplerEvent:
     nfe: int
     updates_done: int
     total_updates: int
+    final: bool = True
 
 
 def run_to_end(stream: Iterable[SamplerEvent]) -> SamplerEvent:

@@ -110,8 +110,8 @@ def sample(
             done += len(positions)
             nfe = calls_before + session.network_calls
             step = schedule.step_of(positions[0], context) if label >= 0 else -1
-            yield SamplerEvent(
-                canvas.cpu().clone(), tuple(positions), old.cpu(), new.cpu(), step, label, nfe, done, total
+            yield SamplerEvent(  # final: the last reverse sweep, and the refinement sweeps after it
+                canvas.cpu().clone(), tuple(positions), old.cpu(), new.cpu(), step, label, nfe, done, total, label <= 0
             )
 
 

@@ -221,13 +221,13 @@ def test_colour_states_and_palette():
     known = np.array([True, False, False, False])
     tr = StateTracker(known)
     assert tr.states().tolist() == [KNOWN, NOISE, NOISE, NOISE]
-    tr.update((1,), sweep=1)  # an earlier sweep: the token is drawn but not final
+    tr.update((1,), final=False)  # e.g. GGM's earlier sweep: the token is drawn but not final
     assert tr.states((1,)).tolist() == [KNOWN, CHANGED, NOISE, NOISE]
     assert tr.states().tolist() == [KNOWN, NOISE, NOISE, NOISE]
-    tr.update((1, 2), sweep=0)  # the final sweep: settled
+    tr.update((1, 2), final=True)  # the final sweep: settled
     assert tr.states((2,)).tolist() == [KNOWN, SETTLED, CHANGED, NOISE]
     assert tr.states().tolist() == [KNOWN, SETTLED, SETTLED, NOISE]
-    tr.update((0,), sweep=0)  # a known position stays known whatever happens
+    tr.update((0,), final=True)  # a known position stays known whatever happens
     assert tr.states((0,))[0] == KNOWN
 
 
@@ -237,7 +237,8 @@ def test_states_along_a_real_run(text_model):
     known[:5] = True
     tr = StateTracker(known)
     for ev in text_model.sample(known_tokens=torch.arange(L) % 50, known=torch.from_numpy(known), seed=1):
-        tr.update(ev.positions, ev.sweep)
+        tr.update(ev.positions, ev.final)
+        assert ev.final == (ev.sweep == 0) or not ev.positions  # GGM: the last sweep's draws are final
         s = tr.states(ev.positions)
         assert (s[:5] == KNOWN).all()
         assert all(s[p] == CHANGED for p in ev.positions)
