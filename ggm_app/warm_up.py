@@ -24,6 +24,16 @@ def lower_this_thread() -> bool:
     return True
 
 
+def trace_inductors_shim_here() -> None:
+    """Make, in the calling thread, the one torch.fx trace Inductor runs per process (of a dummy function:
+    ``InterpreterShim._dummy_gm`` in torch/_inductor/loop_body.py, cached). An FX trace patches
+    ``torch.nn.Module.__call__`` for every thread while it runs: made by the background build, it failed a visitor's
+    network call of that moment (``NameError: module is not installed as a submodule``; 1 run of 150 in a soak)."""
+    from torch._inductor.loop_body import InterpreterShim
+
+    InterpreterShim._dummy_gm()
+
+
 class WarmUp:
     """Builds the compiled paths of ``models`` (name, model) one after another in a low-priority thread
     (:meth:`start`)."""
@@ -47,6 +57,8 @@ class WarmUp:
         )
 
     def start(self) -> "WarmUp":
+        if self.models:
+            trace_inductors_shim_here()
         self.thread = threading.Thread(target=self._build, name="ggm-warm-up", daemon=True)
         self.thread.start()
         return self

@@ -41,3 +41,17 @@ def test_the_paths_build_at_low_priority_on_one_thread_and_the_page_says_when_re
 
 def test_nothing_to_build_shows_no_line():
     assert WarmUp([]).start().notice() == ""
+
+
+def test_inductors_one_fx_trace_is_made_before_the_background_build():
+    """An FX trace patches torch.nn.Module.__call__ for every thread: Inductor's one trace (cached per process) is
+    made by ``start`` in the caller's thread, so the build in the background never makes it while a visitor's
+    network call runs."""
+    from torch._inductor.loop_body import InterpreterShim
+
+    InterpreterShim._dummy_gm.cache_clear()
+    model = SlowToCompile()
+    warm = WarmUp([("faces", model)]).start()
+    assert InterpreterShim._dummy_gm.cache_info().currsize == 1
+    model.release.set()
+    warm.thread.join(10)
