@@ -85,8 +85,8 @@ class GenerativeModel(ABC):
     chain_name: ClassVar[str]  # what the exact sampler is called ("heat-bath chain")
     clamping: ClassVar[str | None]  # why clamping known positions is an approximation; None when it is exact
     tempered: ClassVar[bool] = True  # whether temperature and top-p apply to its draws
-    # How many runs (a seed each) may share one network call, each row's sample the one its seed gives alone up to
-    # float rounding (ggm_app.batcher). 1: batching gains nothing on a CPU, or the rows' events differ.
+    # How many runs (a seed each) may share one sampler, each row's sample the one its seed gives alone, bit for bit
+    # (ggm_app.batcher). 1: batching gains nothing on a CPU, or the rows' events differ.
     max_batch: ClassVar[int] = 1
     tokenizer: Any
     metadata: dict

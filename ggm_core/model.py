@@ -34,7 +34,8 @@ class GlauberModel(GenerativeModel):
     family = "ggm"
     chain_name = "heat-bath chain"
     clamping = "known tokens clamped (GGM's conditionals expect a noised context: docs/math.md, Infilling)"
-    max_batch = 8  # every row visits the same positions; 8 face runs in one batch cost about 2.2× one on a CPU
+    max_batch = 8  # every row visits the same positions (eager, 8 face runs in one batch cost 2.2× one; once the
+    # step is compiled, a batch runs it row by row, bit-identical to each run alone: ggm_core.denoisers.two_sided)
 
     def __post_init__(self) -> None:
         cfg = self.denoiser.config
