@@ -317,12 +317,8 @@ class TabController:
                 extra = (plan.first_outputs or extra_skip) if first else extra_skip
                 new = gr.skip() if shown == last else shown  # (a face's frame is its PNG's path, named by its content)
                 info = "" if first else gr.skip()  # the previous run's "Frame N of M" line goes
-                # the scrubber and the download hide with the first frame; an update of a component's properties on
-                # every frame rebuilt the page's config for the session (its API schema: 5% of the interpreter's
-                # time with 8 visitors)
-                hidden = hide if first else gr.skip()
                 first, last = False, shown
-                yield (*extra, new, status([frame.progress, notes]), info, hidden, hidden, session, seed)
+                yield (*extra, new, status([frame.progress, notes]), info, hide, hide, session, seed)
                 if frame.forward:
                     time.sleep(FORWARD_FRAME_S)
             if session.stopped:  # the run's own last output; Stop sends the same one (either may arrive last)
