@@ -25,13 +25,13 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 
-def png_once(image: np.ndarray, cache_dir: str | Path) -> str:
-    """The path of ``image`` (uint8 (H, W, 3) or (H, W, 4)) as a PNG in ``cache_dir``, written atomically if not
-    there yet."""
+def png_file(image: np.ndarray) -> str:
+    """The path of ``image`` (uint8 (H, W, 3) or (H, W, 4)) as a PNG in Gradio's cache, written atomically if not
+    there yet: what an output panel is sent."""
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="png")
     data = buffer.getvalue()
-    folder = Path(cache_dir) / hashlib.sha256(data).hexdigest()
+    folder = Path(get_upload_folder()) / hashlib.sha256(data).hexdigest()
     path = folder / "image.png"
     if path.is_file():
         os.utime(path)  # same content: only the time the cache sweeper reads moves on
@@ -41,11 +41,6 @@ def png_once(image: np.ndarray, cache_dir: str | Path) -> str:
         tmp.write(data)
     os.replace(tmp.name, path)
     return str(path)
-
-
-def png_file(image: np.ndarray) -> str:
-    """``image`` as a PNG in Gradio's cache (:func:`png_once`): what an output panel is sent."""
-    return png_once(image, get_upload_folder())
 
 
 def editor_files(value: dict) -> dict:
