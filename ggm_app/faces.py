@@ -19,7 +19,7 @@ from ggm_app.cached_image import png_file
 from ggm_app.common import export_dir
 from ggm_app.session import RunPlan, Trajectory
 from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, mask_to_cells
-from ggm_core.images import centre_square, to_rgb
+from ggm_core.tokenizers.images import centre_square, to_rgb
 
 DISPLAY_SCALE = 4
 MASK_TINT = np.array([230, 159, 0], np.float32)  # Okabe-Ito orange

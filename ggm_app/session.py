@@ -347,7 +347,7 @@ class RunSession:
                 "the token or replaces it by noise; no network calls"
             )
         sweeps, refine = self.settings.knobs.get("sweeps"), self.settings.knobs.get("refine_sweeps", 0)
-        if ev.sweep < 0:  # a refinement sweep (ggm_core.sampler): -1 - r for sweep r
+        if ev.sweep < 0:  # a refinement sweep (ggm_core.ggm.sampler): -1 - r for sweep r
             where = f"refinement sweep {-ev.sweep} of {refine} · "
         else:
             where = f"sweep {sweeps - ev.sweep} of {sweeps} · " if sweeps else ""

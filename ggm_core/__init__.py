@@ -1,21 +1,40 @@
-"""Glauber Generative Model: exact discrete diffusion by heat-bath dynamics and binary classification."""
+"""Glauber Generative Model: exact discrete diffusion by heat-bath dynamics and binary classification.
 
-from ggm_core.checkpoint import FAMILIES, CheckpointError, load_model, save_model
+Packages by concept: ``ggm/`` (the GGM family), ``md4/`` and ``blackout/`` (its neighbours), ``tokenizers/``;
+the shared parts beside them: ``family`` (the interface every family offers), ``registry`` (families and
+tokenizers by name), ``events``, ``clamp``, ``draws``, ``checkpoint`` / ``saving``, ``transformer`` (the
+backbone blocks), ``text_infill`` and ``image_infill``. Importing the package registers the three families
+and the tokenizers.
+"""
+
+from ggm_core import blackout, ggm, md4, tokenizers  # noqa: F401  (each registers itself)
+from ggm_core.checkpoint import CheckpointError, load_model, save_model
 from ggm_core.clamp import clamp_known, known_mask_from
-from ggm_core.denoisers import ClassicDenoiser, Denoiser, TransformerConfig, build_denoiser
 from ggm_core.draws import categorical_probs, sample_categorical
 from ggm_core.events import SamplerEvent, run_to_end
 from ggm_core.family import GenerativeModel, Knob
-from ggm_core.forward import sample_sweep_pair, sample_xt, simulate_forward
-from ggm_core.loss import signal_vs_noise_loss
+from ggm_core.ggm import (
+    ClassicDenoiser,
+    Denoiser,
+    GlauberModel,
+    GlauberSchedule,
+    NoiseDistribution,
+    build_denoiser,
+    heat_bath_probs,
+    sample,
+    sample_sweep_pair,
+    sample_tokens,
+    sample_xt,
+    signal_vs_noise_loss,
+    simulate_forward,
+)
 from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel, masked_diffusion_loss, sample_masked
-from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import heat_bath_probs, sample, sample_tokens
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.registry import FAMILIES, TOKENIZERS, register_family, register_tokenizer
+from ggm_core.transformer import TransformerConfig
 
 __all__ = [
     "FAMILIES",
+    "TOKENIZERS",
     "CheckpointError",
     "ClassicDenoiser",
     "Denoiser",
@@ -35,6 +54,8 @@ __all__ = [
     "known_mask_from",
     "load_model",
     "masked_diffusion_loss",
+    "register_family",
+    "register_tokenizer",
     "run_to_end",
     "sample",
     "sample_categorical",

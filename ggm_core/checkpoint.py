@@ -1,7 +1,7 @@
 """Checkpoint folders: ``model.safetensors`` + ``config.json`` (+ tokenizer files), local or on the Hub.
 
-config.json holds the model family ("ggm", the default when absent, or "md4": the masked diffusion
-baseline), the family's own part (``GenerativeModel.config_dict``: the denoiser kind and sizes, for GGM
+config.json holds the model family (a name in ggm_core.registry: "ggm", the default when absent, "md4",
+"blackout", or one registered outside the project), the family's own part (``GenerativeModel.config_dict``: the denoiser kind and sizes, for GGM
 the schedule and μ), the tokenizer kind and free-form metadata. Weights are read with safetensors only
 (never pickle). Files are written atomically.
 """
@@ -14,10 +14,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open
 
-from ggm_core.blackout import BlackoutModel
 from ggm_core.family import GenerativeModel
-from ggm_core.md4 import MaskedDiffusionModel
-from ggm_core.model import GlauberModel
+from ggm_core.registry import FAMILIES, TOKENIZERS
 from ggm_core.saving import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE, config_digest, save_model
 
 __all__ = [
@@ -31,9 +29,6 @@ __all__ = [
 ]
 
 _REPO_ID = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)(@(?P<revision>[\w./-]+))?$")  # owner/name or owner/name@rev
-FAMILIES: dict[str, type[GenerativeModel]] = {
-    cls.family: cls for cls in (GlauberModel, MaskedDiffusionModel, BlackoutModel)
-}
 
 
 class CheckpointError(ValueError):
@@ -86,19 +81,14 @@ def _read_config(folder: Path) -> dict:
 
 
 def load_tokenizer(kind: str, folder: Path):
-    """The tokenizer stored in a checkpoint folder, by kind ("bpe", "vq" or "none")."""
+    """The tokenizer stored in a checkpoint folder, by its registered kind (ggm_core.registry), or None for
+    "none"."""
     if kind == "none":
         return None
-    if kind == "bpe":
-        from ggm_core.text_tokenizer import TextTokenizer as tokenizer_class
-    elif kind == "vq":
-        from ggm_core.vq import ImageTokenizer as tokenizer_class
-    elif kind == "pixels":
-        from ggm_core.blackout.pixels import PixelTokenizer as tokenizer_class
-    else:
-        raise CheckpointError(folder / CONFIG_FILE, f"unknown tokenizer kind {kind!r}")
+    if kind not in TOKENIZERS:
+        raise CheckpointError(folder / CONFIG_FILE, f"unknown tokenizer kind {kind!r}; known: {sorted(TOKENIZERS)}")
     try:
-        return tokenizer_class.load(folder)
+        return TOKENIZERS[kind].load(folder)
     except (OSError, ValueError) as err:
         raise CheckpointError(folder, f"{kind} tokenizer: {err}") from err
 

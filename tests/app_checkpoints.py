@@ -15,9 +15,9 @@ from ggm_core import (
     load_model,
     save_model,
 )
-from ggm_core.denoisers import TwoSidedDenoiser
-from ggm_core.text_tokenizer import TextTokenizer
-from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
+from ggm_core.ggm.denoisers import TwoSidedDenoiser
+from ggm_core.tokenizers.text import TextTokenizer
+from ggm_core.tokenizers.vq import ImageTokenizer, VQAutoencoder, VQConfig
 
 CORPUS = """It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.
 However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is well fixed.

@@ -4,8 +4,8 @@ import itertools
 
 import torch
 
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.schedule import GlauberSchedule
 
 
 def all_states(vocab_size: int, seq_len: int) -> torch.Tensor:

@@ -4,7 +4,7 @@ import time
 
 import torch
 
-from ggm_core.model import GlauberModel
+from ggm_core.ggm.model import GlauberModel
 
 V, L = 8, 8
 

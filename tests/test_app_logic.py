@@ -546,7 +546,7 @@ def test_the_cache_sweeper_bounds_the_run_files_size_oldest_first(tmp_path):
 
 def test_a_16_bit_greyscale_png_keeps_its_brightness(tmp_path):
     """A 16-bit PNG used to be stretched to its own maximum (mean 149 instead of 104, highlights clipped)."""
-    from ggm_core.images import to_rgb
+    from ggm_core.tokenizers.images import to_rgb
 
     grey = np.full((64, 64), 104 * 257, dtype=np.uint16)
     grey[:8, :8] = 200 * 257

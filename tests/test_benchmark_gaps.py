@@ -4,7 +4,7 @@ a tiny document model and a tiny judge."""
 from app_checkpoints import CORPUS, make_text_checkpoint
 from test_judge import tiny_judge
 
-from ggm_core.text_tokenizer import TextTokenizer
+from ggm_core.tokenizers.text import TextTokenizer
 from training import benchmark_gaps
 from training.benchmark_gaps import ROWS, cut_sentences, first_word
 

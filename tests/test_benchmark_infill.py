@@ -7,7 +7,7 @@ import pytest
 import torch
 from transformers import GPT2LMHeadModel
 
-from ggm_core.text_tokenizer import TextTokenizer
+from ggm_core.tokenizers.text import TextTokenizer
 from tools.benchmark_infill import cut_gaps, split_at_suffix, suffix_perplexity
 from training.judge import JudgeModel, gpt2_config
 

@@ -6,13 +6,13 @@ import pytest
 import torch
 
 from ggm_core.checkpoint import CONFIG_FILE, WEIGHTS_FILE, CheckpointError, load_model, save_model
-from ggm_core.denoisers import build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import sample_tokens
-from ggm_core.schedule import GlauberSchedule
-from ggm_core.text_tokenizer import TextTokenizer
+from ggm_core.ggm.denoisers import build_denoiser
+from ggm_core.ggm.model import GlauberModel
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.sampler import sample_tokens
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.tokenizers.text import TextTokenizer
+from ggm_core.transformer import TransformerConfig
 from training.train_tokenizer import train_bpe
 
 V, L = 13, 10

@@ -7,13 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ggm_core.denoisers import TwoSidedDenoiser
-from ggm_core.denoisers.decode_step import COMPILE_ENV, CompiledDecode, PairDecodeStep
-from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import run_to_end
-from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.denoisers import TwoSidedDenoiser
+from ggm_core.ggm.denoisers.decode_step import COMPILE_ENV, CompiledDecode, PairDecodeStep
+from ggm_core.ggm.model import GlauberModel
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import TransformerConfig
 
 V, L, K = 11, 12, 2
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ggm_core.text_tokenizer import TextTokenizer
+from ggm_core.tokenizers.text import TextTokenizer
 from training.documents import document_windows, sentences
 from training.init_weights import grown_state
 

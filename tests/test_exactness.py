@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from ggm_core.denoisers.base import SweepSession
-from ggm_core.forward import sample_xt, simulate_forward, xt_marginals
-from ggm_core.loss import h_from_classifier_logit, signal_vs_noise_loss
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import heat_bath_probs, sample_tokens
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.denoisers.base import SweepSession
+from ggm_core.ggm.forward import sample_xt, simulate_forward, xt_marginals
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.objective import h_from_classifier_logit, signal_vs_noise_loss
+from ggm_core.ggm.sampler import heat_bath_probs, sample_tokens
+from ggm_core.ggm.schedule import GlauberSchedule
 from tests.enumeration import all_states, bayes_classifier, conditional, forward_laws
 
 V, L, K = 3, 3, 3

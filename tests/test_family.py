@@ -15,8 +15,8 @@ from ggm_core import (
     load_model,
     run_to_end,
 )
-from ggm_core.denoisers import TwoSidedDenoiser
-from ggm_core.loss import log_odds
+from ggm_core.ggm.denoisers import TwoSidedDenoiser
+from ggm_core.ggm.objective import log_odds
 
 V, L = 7, 12
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import GPT2LMHeadModel
 
-from ggm_core.text_tokenizer import TextTokenizer
+from ggm_core.tokenizers.text import TextTokenizer
 from training.benchmark_quality import COLUMNS, FACE_COLUMNS
 from training.benchmark_quality import main as benchmark_main
 from training.config import TrainConfig, load_config
@@ -215,7 +215,7 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
     """A tiny face GGM and MD4 over one tiny VQ tokenizer; random images stand in for the face data set."""
     from ggm_core import ClassicDenoiser, GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
     from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
-    from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
+    from ggm_core.tokenizers.vq import ImageTokenizer, VQAutoencoder, VQConfig
     from training import benchmark_quality
 
     torch.manual_seed(0)
@@ -261,7 +261,7 @@ def test_faces_benchmark_end_to_end(tmp_path, monkeypatch):
 def test_faces_benchmark_scores_a_blackout_model_with_the_given_vq_encoder(tmp_path, monkeypatch):
     from app_checkpoints import make_blackout_checkpoint
 
-    from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig
+    from ggm_core.tokenizers.vq import ImageTokenizer, VQAutoencoder, VQConfig
     from training import benchmark_quality
 
     torch.manual_seed(0)
@@ -283,8 +283,8 @@ def test_faces_benchmark_scores_a_blackout_model_with_the_given_vq_encoder(tmp_p
 
 
 def test_top_p_truncates_every_benchmark_setting():
-    from ggm_core.denoisers.transformer import TransformerConfig
     from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
+    from ggm_core.transformer import TransformerConfig
     from training.benchmark_quality import settings_for
 
     model = MaskedDiffusionModel(MaskedDenoiser(TransformerConfig(8, 32, 16, 1, 2)))

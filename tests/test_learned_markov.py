@@ -5,12 +5,12 @@ import time
 import pytest
 import torch
 
-from ggm_core.denoisers import build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import sample_tokens
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.denoisers import build_denoiser
+from ggm_core.ggm.model import GlauberModel
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.sampler import sample_tokens
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import TransformerConfig
 from tests.markov import L, V, bigram_tv, no_context_tv, sample_chain, train, transition_matrix
 
 # steps and batch size: the two-sided denoiser supervises all L positions of a sequence per pass

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from ggm_core import load_model
-from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel, sample_masked
 from ggm_core.md4.forward import antithetic_times, mask_tokens
 from ggm_core.md4.rotary import rotary_angles, rotate
 from ggm_core.md4.sampler import time_grid
+from ggm_core.transformer import TransformerConfig
 from tests.enumeration import all_states
 
 V, L = 3, 3

@@ -6,11 +6,11 @@ denoiser."""
 import pytest
 import torch
 
-from ggm_core.clean_context import CLEAN_KAPPA, CLEAN_SWEEP
-from ggm_core.loss import h_from_classifier_logit
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import heat_bath_probs, sample
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.clean_context import CLEAN_KAPPA, CLEAN_SWEEP
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.objective import h_from_classifier_logit
+from ggm_core.ggm.sampler import heat_bath_probs, sample
+from ggm_core.ggm.schedule import GlauberSchedule
 from tests.enumeration import bayes_classifier, forward_laws
 
 V, L = 3, 3

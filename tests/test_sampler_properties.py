@@ -4,12 +4,12 @@ import pytest
 import torch
 
 from ggm_core.clamp import known_mask_from
-from ggm_core.denoisers import build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.draws import sample_categorical
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import heat_bath_probs, sample
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.denoisers import build_denoiser
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.sampler import heat_bath_probs, sample
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import TransformerConfig
 
 V, L, K = 11, 12, 2
 KINDS = ["classic", "two_sided"]
@@ -124,7 +124,7 @@ def test_allowed_tokens_hold_at_every_step(family):
     """A restricted position only ever holds allowed tokens, from the start canvas to the end (GGM: every
     redraw; MD4: its reveal), and the other positions are untouched by the restriction."""
     from ggm_core import GlauberModel, MaskedDenoiser, MaskedDiffusionModel
-    from ggm_core.denoisers import TwoSidedDenoiser
+    from ggm_core.ggm.denoisers import TwoSidedDenoiser
 
     V, L = 9, 6
     config = TransformerConfig(V, L, 16, 1, 2)

@@ -10,7 +10,7 @@ from app_checkpoints import make_md4_checkpoint, make_text_checkpoint
 from ggm_core import load_model
 from ggm_core.events import run_to_end
 from ggm_core.text_infill import LENGTH_BONUS, allowed_tokens, choose_gap_lengths, gap_window, parse_gaps, plan_infill
-from ggm_core.text_tokenizer import TextTokenizer
+from ggm_core.tokenizers.text import TextTokenizer
 
 ASSET = Path(__file__).resolve().parents[1] / "assets" / "text_austen"
 

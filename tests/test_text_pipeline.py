@@ -1,4 +1,4 @@
-"""Text data pipeline (training/prepare_text.py), BPE training and ggm_core.text_tokenizer.
+"""Text data pipeline (training/prepare_text.py), BPE training and ggm_core.tokenizers.text.
 
 The Austen corpus is fetched with `apt-get download` (needs root and a Debian mirror) once per session.
 """
@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from ggm_core.text_tokenizer import TextTokenizer
+from ggm_core.tokenizers.text import TextTokenizer
 from training.prepare_text import (
     AUSTEN_NOVELS,
     HEADING,

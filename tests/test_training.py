@@ -127,7 +127,7 @@ def test_two_processes_stay_in_sync(corpus, tmp_path):
 
 def test_nan_loss_stops_with_a_clear_message(corpus, tmp_path, monkeypatch):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
-    from ggm_core.model import GlauberModel
+    from ggm_core.ggm.model import GlauberModel
 
     real_loss = GlauberModel.loss
     calls = {"n": 0}
@@ -175,7 +175,7 @@ def test_a_diverging_loss_is_warned_about_against_the_run_s_first_loss_even_afte
     corpus, tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
-    from ggm_core.model import GlauberModel
+    from ggm_core.ggm.model import GlauberModel
 
     real_loss = GlauberModel.loss
     boost = {"from_call": 3, "calls": 0}
@@ -208,7 +208,7 @@ def test_a_stop_before_any_checkpoint_says_so(tmp_path):
 
 def test_load_model_refuses_non_finite_weights(tmp_path):
     from ggm_core import CheckpointError, GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
-    from ggm_core.denoisers import TwoSidedDenoiser
+    from ggm_core.ggm.denoisers import TwoSidedDenoiser
 
     config = TransformerConfig(8, 4, 16, 1, 2)
     model = GlauberModel(TwoSidedDenoiser(config), GlauberSchedule(4, 2), NoiseDistribution.uniform(8))
@@ -353,7 +353,7 @@ def test_a_truncated_state_falls_back_to_the_one_before_and_stale_temporaries_go
 
 def test_an_export_killed_between_its_renames_is_recovered(tmp_path):
     from ggm_core import GlauberModel, GlauberSchedule, NoiseDistribution, TransformerConfig
-    from ggm_core.denoisers import TwoSidedDenoiser
+    from ggm_core.ggm.denoisers import TwoSidedDenoiser
     from ggm_core.saving import replace_model_folder
 
     model = GlauberModel(
@@ -438,7 +438,7 @@ import os
 
 if os.environ.get("RANK") == "1":
     import torch
-    from ggm_core.model import GlauberModel
+    from ggm_core.ggm.model import GlauberModel
 
     calls = {"loss": 0, "step": 0}
     real_loss, real_step = GlauberModel.loss, torch.optim.AdamW.step

@@ -2,11 +2,11 @@
 
 import torch
 
-from ggm_core.denoisers import TwoSidedDenoiser
-from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import sample
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.denoisers import TwoSidedDenoiser
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.sampler import sample
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import TransformerConfig
 
 V, L, K = 9, 10, 3
 

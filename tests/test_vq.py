@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ggm_core.vq import CONFIG_FILE, WEIGHTS_FILE, ImageTokenizer, VQAutoencoder, VQConfig, images_to_tensor
+from ggm_core.tokenizers.vq import CONFIG_FILE, WEIGHTS_FILE, ImageTokenizer, VQAutoencoder, VQConfig, images_to_tensor
 from training.prepare_faces import load_image, prepare_faces
 from training.train_vq import train_step, train_vq
 

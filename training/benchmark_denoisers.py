@@ -3,7 +3,7 @@
     python -m training.benchmark_denoisers [--lengths 64 256] [--threads 1]
 
 The two-sided sample is timed (the median of ``--repeats``; the classic one, K·L full passes, once) on the eager
-decode step and on the compiled one (ggm_core.denoisers.decode_step;
+decode step and on the compiled one (ggm_core.ggm.denoisers.decode_step;
 its compile time is printed), beside the floor of a decode step: the weights it reads once, over this machine's
 measured memory bandwidth. Prints a markdown table (and writes it with ``--out``). Random weights and tokens:
 speed does not depend on what the model learned.
@@ -17,12 +17,12 @@ from pathlib import Path
 
 import torch
 
-from ggm_core.denoisers import build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import run_to_end
-from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.denoisers import build_denoiser
+from ggm_core.ggm.model import GlauberModel
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import TransformerConfig
 
 
 def training_rate(model: GlauberModel, batch_size: int, steps: int) -> float:

@@ -56,7 +56,7 @@ def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
     """Prepare the corpus, train (or reuse) the BPE in ``tokenizer_dir``, and encode both splits: as one stream
     of paragraphs each followed by a newline (``windows = "stream"``), or as paragraph-aligned windows ending in
     END and PAD (``"documents"``: the BPE gains those two tokens, training/documents.py)."""
-    from ggm_core.text_tokenizer import TextTokenizer
+    from ggm_core.tokenizers.text import TextTokenizer
     from training.documents import document_windows
     from training.train_tokenizer import read_paragraphs, train_bpe
 
@@ -96,7 +96,7 @@ def faces_with_augmentation(images: np.ndarray, augment: str) -> np.ndarray:
 def load_faces(cfg: TrainConfig, device: torch.device | None = None) -> TokenData:
     """Encode the prepared faces with the VQ tokenizer once (on ``device``), cached beside the faces under the
     tokenizer's weight digest, so every run (and a deleted run folder) reuses them."""
-    from ggm_core.vq import ImageTokenizer
+    from ggm_core.tokenizers.vq import ImageTokenizer
 
     folder = prepared_faces(cfg)
     tokenizer = ImageTokenizer.load(Path(cfg.vq_dir))

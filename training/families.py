@@ -7,12 +7,12 @@ samples, ``model.save(folder, dtype)`` and ``model.tokenizer``.
 """
 
 from ggm_core.blackout import BlackoutModel, BlackoutSchedule, PixelUNet, UNetConfig
-from ggm_core.denoisers import build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
+from ggm_core.ggm.denoisers import build_denoiser
+from ggm_core.ggm.model import GlauberModel
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.schedule import GlauberSchedule
 from ggm_core.md4 import MaskedDenoiser, MaskedDiffusionModel
-from ggm_core.model import GlauberModel
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.transformer import TransformerConfig
 from training.config import TrainConfig
 from training.data import TokenData
 from training.judge import build_judge

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from ggm_core.blackout.pixels import PixelTokenizer
 from ggm_core.flop_count import counting_flops
+from ggm_core.tokenizers.pixels import PixelTokenizer
 from training.config import TrainConfig, load_config
 from training.families import build_model
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ggm_core.vq import images_to_tensor
+from ggm_core.tokenizers.vq import images_to_tensor
 
 
 @torch.no_grad()

@@ -26,7 +26,7 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from ggm_core.atomic import atomic_write
-from ggm_core.images import centre_square, to_rgb
+from ggm_core.tokenizers.images import centre_square, to_rgb
 
 IMAGE_SIZE = 64
 TRAIN_SEED, VAL_SEED = 0, 1_000_003  # two independent latent streams

@@ -13,7 +13,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from ggm_core.atomic import atomic_write
-from ggm_core.text_tokenizer import FILENAME, TextTokenizer
+from ggm_core.tokenizers.text import FILENAME, TextTokenizer
 from training.prepare_text import default_cache_dir
 
 

@@ -1,4 +1,4 @@
-"""Train the VQ image tokenizer (ggm_core.vq) on prepared 64×64 faces.
+"""Train the VQ image tokenizer (ggm_core.tokenizers.vq) on prepared 64×64 faces.
 
     python -m training.prepare_faces
     python -m training.train_vq --steps 2400 --out assets/vq_faces          # add --resume after a kill
@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ggm_core.atomic import atomic_write
-from ggm_core.vq import ImageTokenizer, VQAutoencoder, VQConfig, images_to_tensor
+from ggm_core.tokenizers.vq import ImageTokenizer, VQAutoencoder, VQConfig, images_to_tensor
 from training.prepare_faces import cache_root, faces_dir, save_grid
 
 

@@ -11,9 +11,9 @@ from ggm_core.blackout.forward import simulate_lifetimes, thin, thin_successivel
 from ggm_core.blackout.loss import blackout_loss
 from ggm_core.blackout.model import BlackoutModel
 from ggm_core.blackout.network import PixelUNet, UNetConfig
-from ggm_core.blackout.pixels import PixelTokenizer
 from ggm_core.blackout.sampler import sample_blackout
 from ggm_core.blackout.schedule import BlackoutSchedule
+from ggm_core.tokenizers.pixels import PixelTokenizer
 
 __all__ = [
     "BlackoutModel",

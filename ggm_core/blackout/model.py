@@ -14,10 +14,12 @@ from ggm_core.blackout.sampler import sample_blackout
 from ggm_core.blackout.schedule import BlackoutSchedule
 from ggm_core.events import SamplerEvent
 from ggm_core.family import GenerativeModel, Knob, network_section
+from ggm_core.registry import register_family
 
 DEFAULT_STEPS = 100  # the app's default budget: a tenth of the trained grid, about 2 s a face on one CPU thread
 
 
+@register_family
 @dataclass
 class BlackoutModel(GenerativeModel):
     unet: PixelUNet

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ggm_core.denoisers.transformer import TimeEmbedding
+from ggm_core.transformer import TimeEmbedding
 
 
 @dataclass(frozen=True)

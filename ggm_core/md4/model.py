@@ -7,17 +7,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import SamplerEvent
 from ggm_core.family import GenerativeModel, Knob, network_section
 from ggm_core.md4.forward import masking_events
 from ggm_core.md4.loss import masked_diffusion_loss
 from ggm_core.md4.network import MaskedDenoiser
 from ggm_core.md4.sampler import sample_masked
+from ggm_core.registry import register_family
+from ggm_core.transformer import TransformerConfig
 
 MAX_GRID_STEPS = 1024
 
 
+@register_family
 @dataclass
 class MaskedDiffusionModel(GenerativeModel):
     denoiser: MaskedDenoiser

@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 from ggm_core.md4.rotary import rotary_angles, rotate
+from ggm_core.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 
 POSITIONS = ("learned", "rotary")
 

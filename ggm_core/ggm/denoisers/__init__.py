@@ -1,9 +1,9 @@
 """Denoisers, by the ``kind`` a checkpoint config names."""
 
-from ggm_core.denoisers.base import Denoiser, SweepSession
-from ggm_core.denoisers.classic import ClassicDenoiser
-from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.denoisers.two_sided import TwoSidedDenoiser
+from ggm_core.ggm.denoisers.base import Denoiser, SweepSession
+from ggm_core.ggm.denoisers.classic import ClassicDenoiser
+from ggm_core.ggm.denoisers.two_sided import TwoSidedDenoiser
+from ggm_core.transformer import TransformerConfig
 
 DENOISERS: dict[str, type[Denoiser]] = {ClassicDenoiser.kind: ClassicDenoiser, TwoSidedDenoiser.kind: TwoSidedDenoiser}
 

@@ -88,6 +88,10 @@ class GlauberSchedule:
         """Step at which ``position`` is visited during ``sweep``."""
         return sweep * self.seq_len + int(self.rank[position])
 
+    def time(self, step) -> torch.Tensor:
+        """τ = (t + 1)/T, the time input of a prediction at step t (float64); the clean context's is 0."""
+        return (torch.as_tensor(step, dtype=torch.float64) + 1) / self.num_steps
+
     def survival_at(self, t: torch.Tensor) -> torch.Tensor:
         """α_j(t): probability that position j of x_t still holds x_0^j, shape (*t.shape, L), float64.
 

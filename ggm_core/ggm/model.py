@@ -7,21 +7,23 @@ from typing import Any
 
 import torch
 
-from ggm_core.clean_context import CLEAN_KAPPA, CLEAN_SWEEP
-from ggm_core.denoisers import Denoiser, build_denoiser
-from ggm_core.denoisers.transformer import TransformerConfig
 from ggm_core.events import SamplerEvent
 from ggm_core.family import GenerativeModel, Knob, network_section
-from ggm_core.forward import noising_events
-from ggm_core.loss import classifier_logit
-from ggm_core.noise import NoiseDistribution
-from ggm_core.sampler import sample
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.clean_context import CLEAN_KAPPA, CLEAN_SWEEP
+from ggm_core.ggm.denoisers import Denoiser, build_denoiser
+from ggm_core.ggm.forward import noising_events
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.objective import classifier_logit, training_loss
+from ggm_core.ggm.sampler import sample
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.registry import register_family
+from ggm_core.transformer import TransformerConfig
 
 MAX_POSITIONS_PER_CALL = 32
 MAX_REFINE_SWEEPS = 16
 
 
+@register_family
 @dataclass
 class GlauberModel(GenerativeModel):
     denoiser: Denoiser
@@ -35,7 +37,7 @@ class GlauberModel(GenerativeModel):
     chain_name = "heat-bath chain"
     clamping = "known tokens clamped (GGM's conditionals expect a noised context: docs/math.md, Infilling)"
     max_batch = 8  # every row visits the same positions (eager, 8 face runs in one batch cost 2.2× one; once the
-    # step is compiled, a batch runs it row by row, bit-identical to each run alone: ggm_core.denoisers.two_sided)
+    # step is compiled, a batch runs it row by row, bit-identical to each run alone: ggm_core.ggm.denoisers.two_sided)
 
     def __post_init__(self) -> None:
         cfg = self.denoiser.config
@@ -65,7 +67,7 @@ class GlauberModel(GenerativeModel):
         return "GGM " + self.denoiser.kind.replace("_", "-")
 
     def loss(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, int]:
-        return self.denoiser.training_loss(x0, self.schedule, self.noise, generator, self.clean_share)
+        return training_loss(self.denoiser, x0, self.schedule, self.noise, generator, self.clean_share)
 
     @property
     def refines(self) -> bool:
@@ -91,7 +93,7 @@ class GlauberModel(GenerativeModel):
                      "{value} refinement sweep(s)"),)  # fmt: skip
 
     def sample(self, *, sweeps: int | None = None, refine_sweeps: int = 0, **kwargs) -> Iterator[SamplerEvent]:
-        """The heat-bath chain's event stream (:func:`ggm_core.sampler.sample`).
+        """The heat-bath chain's event stream (:func:`ggm_core.ggm.sampler.sample`).
 
         ``sweeps`` other than the trained number runs the chain with another schedule: an approximation.
         ``refine_sweeps`` needs a model trained with the clean context (:attr:`refines`).
@@ -171,7 +173,7 @@ class GlauberModel(GenerativeModel):
     @torch.no_grad()
     def conditional_log_probs(self, tokens: torch.Tensor, positions=None) -> torch.Tensor:
         """log P(x^i | x^{-i}) = log softmax(h + log μ) at x^i, every position, (B, L): with the clean context
-        (a model trained with it) the data's full conditionals (ggm_core.clean_context); without, the canvas read
+        (a model trained with it) the data's full conditionals (ggm_core.ggm.clean_context); without, the canvas read
         as the final sweep's context, an approximation. One network call (``positions`` is not needed: every
         position comes from it)."""
         tokens = torch.as_tensor(tokens, dtype=torch.long).reshape(-1, self.seq_len)
@@ -187,7 +189,7 @@ class GlauberModel(GenerativeModel):
         """D_i = σ(h_i[x_i] + log(κ/(1−κ))) at every position i, (L,): the classifier's probability that the
         token at i is signal rather than fresh noise, reading the canvas as the context of sweep ``sweep``
         (docs/math.md, "What the model believes"); a refinement frame (``sweep`` < 0) of a model trained with the
-        clean context reads the canvas as clean context, with κ* (ggm_core.clean_context). One network call."""
+        clean context reads the canvas as clean context, with κ* (ggm_core.ggm.clean_context). One network call."""
         tokens = torch.as_tensor(tokens, dtype=torch.long).reshape(1, -1)
         clean = int(sweep) < 0 and self.refines  # a refinement frame: the clean context, κ*
         last = self.schedule.sweeps - 1  # a run with more sweeps than trained reads as the trained first sweep

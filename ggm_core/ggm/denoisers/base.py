@@ -1,8 +1,9 @@
 """The denoiser interface the sampler and the training loop rely on.
 
 A denoiser maps a context to ``h ∈ R^V`` at a visited position, with h ≈ log(P_t(a|u)/μ(a))
-(docs/math.md). It provides a training loss and, for sampling, a per-sweep session that
-predicts ``h`` at the next position(s) from the live canvas.
+(docs/math.md). It provides its training contexts and h there, and, for sampling, a per-sweep session that
+predicts ``h`` at the next position(s) from the live canvas. The training objective itself (the clean share,
+the loss and its weighting) is one for all denoisers: ggm_core.ggm.objective.
 """
 
 from abc import ABC, abstractmethod
@@ -11,9 +12,10 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from ggm_core.denoisers.transformer import TransformerConfig
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.objective import TrainingDraw
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import TransformerConfig
 
 
 class SweepSession(ABC):
@@ -46,16 +48,19 @@ class Denoiser(nn.Module, ABC):
         self.config = config
 
     @abstractmethod
-    def training_loss(
+    def training_draw(
         self,
         x0: torch.Tensor,
         schedule: GlauberSchedule,
         noise: NoiseDistribution,
         generator: torch.Generator | None = None,
-        clean_share: float = 0.0,
-    ) -> tuple[torch.Tensor, int]:
-        """Mean signal-vs-noise loss on a batch of clean sequences, and the number of supervised positions; a
-        ``clean_share`` of the sequences trains the clean context instead (ggm_core.clean_context)."""
+    ) -> TrainingDraw:
+        """The noisy contexts this denoiser supervises on clean sequences ``x0`` (B, L) (ggm_core.ggm.objective)."""
+
+    @abstractmethod
+    def training_h(self, draw: TrainingDraw, schedule: GlauberSchedule) -> tuple[torch.Tensor, torch.Tensor]:
+        """h at the supervised positions of ``draw`` (..., V) and the tokens there (...), one network pass; rows
+        ``draw.clean`` read the clean context."""
 
     @abstractmethod
     def begin_sweep(self, canvas: torch.Tensor, sweep: int, schedule: GlauberSchedule) -> SweepSession:

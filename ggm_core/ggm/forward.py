@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import torch
 
 from ggm_core.events import SamplerEvent
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.schedule import GlauberSchedule
 
 
 def xt_marginals(x0: torch.Tensor, t: int, schedule: GlauberSchedule, noise: NoiseDistribution) -> torch.Tensor:

@@ -9,10 +9,12 @@ import numpy as np
 import torch
 
 from ggm_core.atomic import atomic_write_bytes
+from ggm_core.registry import register_tokenizer
 
 FILENAME = "pixels.json"
 
 
+@register_tokenizer
 class PixelTokenizer:
     kind = "pixels"
     vocab_size = 256

@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ggm_core.atomic import atomic_write
+from ggm_core.registry import register_tokenizer
 
 WEIGHTS_FILE = "vq.safetensors"
 CONFIG_FILE = "vq_config.json"
@@ -167,6 +168,7 @@ def tensor_to_images(x: torch.Tensor) -> np.ndarray:
     return x.to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+@register_tokenizer
 class ImageTokenizer:
     """Images (uint8 (N, 64, 64, 3)) ↔ codes (int64 (N, 256), raster order over the 16×16 grid)."""
 

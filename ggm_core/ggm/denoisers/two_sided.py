@@ -16,13 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ggm_core.clean_context import CLEAN_KAPPA, CLEAN_SWEEP, clean_rows
-from ggm_core.denoisers.base import Denoiser, SweepSession
-from ggm_core.denoisers.decode_step import CompiledDecode, DecodeStep
-from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
-from ggm_core.forward import sample_sweep_pair
-from ggm_core.loss import signal_vs_noise_loss, step_weight
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.clean_context import CLEAN_SWEEP
+from ggm_core.ggm.denoisers.base import Denoiser, SweepSession
+from ggm_core.ggm.denoisers.decode_step import CompiledDecode, DecodeStep
+from ggm_core.ggm.forward import sample_sweep_pair
+from ggm_core.ggm.objective import TrainingDraw
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 
 B_STREAM, A_STREAM, Q_STREAM = 0, 1, 2
 
@@ -77,10 +77,10 @@ class TwoSidedDenoiser(Denoiser):
     @staticmethod
     def stream_times(sweep: torch.Tensor, schedule: GlauberSchedule, seq_len: int):
         """Per-token times τ: B tokens k/K, A tokens (k+1)/K, query i (t_i + 1)/T with t_i = kL + rank(i);
-        all 0 in the clean context (``CLEAN_SWEEP``: both streams clean, ggm_core.clean_context)."""
+        all 0 in the clean context (``CLEAN_SWEEP``: both streams clean, ggm_core.ggm.clean_context)."""
         k = sweep.to(torch.float64)[:, None].expand(-1, seq_len)
         steps = sweep[:, None] * seq_len + schedule.rank[None, :].to(sweep.device)
-        times = k / schedule.sweeps, (k + 1) / schedule.sweeps, (steps + 1).to(torch.float64) / schedule.num_steps
+        times = k / schedule.sweeps, (k + 1) / schedule.sweeps, schedule.time(steps)
         clean = (sweep == CLEAN_SWEEP)[:, None]
         return tuple(torch.where(clean, torch.zeros_like(tau), tau) for tau in times)
 
@@ -101,22 +101,20 @@ class TwoSidedDenoiser(Denoiser):
             x = block(x, modulations(block), self.mask)
         return self.head(x[:, 2 * L :], query_cond)
 
-    def training_loss(self, x0, schedule, noise, generator=None, clean_share=0.0):
-        """One sweep k per sequence; the loss at all L positions (targets B, contexts B_{<i}, A_{>i}). A
-        ``clean_share`` of the sequences trains the clean context instead: B = A = x_0, κ = κ*."""
+    def training_draw(self, x0, schedule, noise, generator=None) -> TrainingDraw:
+        """One sweep k per sequence and its pair of states (B, A): all L positions are supervised, each with
+        target B_i and context B_{<i}, A_{>i}."""
         _require_left_to_right(schedule)
         sweep = torch.randint(schedule.sweeps, (x0.shape[0],), generator=generator)
         before, after, steps = sample_sweep_pair(x0, sweep, schedule, noise, generator)
-        kappa = schedule.kappa[steps.cpu()].to(x0.device)
-        clean = clean_rows(x0.shape[0], clean_share, generator)
-        if clean.any():
-            sweep = torch.where(clean, CLEAN_SWEEP, sweep)
-            rows = clean.to(x0.device)[:, None]
-            before, after = torch.where(rows, x0, before), torch.where(rows, x0, after)
-            kappa = torch.where(rows, torch.full_like(kappa, CLEAN_KAPPA), kappa)
-        h = self(before, after, sweep.to(x0.device), schedule).float()  # the loss in fp32 under bf16 autocast
-        loss = signal_vs_noise_loss(h, before, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
-        return loss.mean(), before.numel()
+        return TrainingDraw((before, after), sweep, schedule.kappa[steps.cpu()].to(x0.device))
+
+    def training_h(self, draw: TrainingDraw, schedule):
+        """h at every position (B, L, V) and the targets B; clean rows read the clean context (``CLEAN_SWEEP``)."""
+        (before, after), sweep = draw.inputs, draw.step
+        if draw.clean is not None:
+            sweep = torch.where(draw.clean.cpu(), CLEAN_SWEEP, sweep)
+        return self(before, after, sweep.to(before.device), schedule), before
 
     def predict_all(self, tokens, sweep, schedule):
         """Both streams set to ``tokens``: query i reads tokens_{<i} as B and tokens_{>i} as A."""
@@ -155,7 +153,7 @@ class TwoSidedDenoiser(Denoiser):
 
     @torch.no_grad()
     def warm_up(self, schedule: GlauberSchedule) -> str:
-        """Compile the cached decode step for batch 1 (ggm_core.denoisers.decode_step) on a throw-away session;
+        """Compile the cached decode step for batch 1 (ggm_core.ggm.denoisers.decode_step) on a throw-away session;
         later sessions at batch 1 use it. When compilation is off or fails the eager step serves."""
         canvas = torch.zeros(1, self.config.seq_len, dtype=torch.long, device=self.mask.device)
         session = _CachedSession(self, canvas, 0, schedule)
@@ -247,7 +245,7 @@ class _CachedSession(SweepSession):
         return h
 
     def pair_inputs(self, first: int) -> tuple:
-        """The compiled step's inputs (ggm_core.denoisers.decode_step.PairDecodeStep) for the B token at
+        """The compiled step's inputs (ggm_core.ggm.denoisers.decode_step.PairDecodeStep) for the B token at
         ``first`` − 1 and the query at ``first``: views of the sweep's tables, nothing computed."""
         b, q = slice(first - 1, first), slice(first, first + 1)
         model = self.model
@@ -256,7 +254,7 @@ class _CachedSession(SweepSession):
                 self.pair_slots[first], self.keys, self.values)  # fmt: skip
 
     def step_inputs(self, positions: list[int], pending: int) -> tuple:
-        """The decode step's inputs (ggm_core.denoisers.decode_step.DecodeStep) for the ``pending`` B tokens
+        """The decode step's inputs (ggm_core.ggm.denoisers.decode_step.DecodeStep) for the ``pending`` B tokens
         left of ``positions[0]`` and queries at ``positions``."""
         model, (n, L) = self.model, self.canvas.shape
         first, cache = positions[0], (self.keys, self.values)

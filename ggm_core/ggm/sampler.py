@@ -4,7 +4,7 @@ At reverse step t, position i_t is redrawn from softmax(h + log μ); all other p
 Draws are inverse-CDF categorical draws in float64 from a seeded ``torch.Generator``. Known
 positions (infilling) are clamped: set once and never visited. Clamping alone is not exact for GGM: the
 conditionals are those of a noised context, and a clamped position is clean at every step. Refinement sweeps
-after the chain (a denoiser trained with the clean context, ggm_core.clean_context) are a Gibbs chain over
+after the chain (a denoiser trained with the clean context, ggm_core.ggm.clean_context) are a Gibbs chain over
 the free positions whose stationary law is the exact P(x_free | x_known): exact in the limit of many sweeps
 (docs/math.md, "Infilling").
 """
@@ -14,12 +14,12 @@ from collections.abc import Iterator, Sequence
 import torch
 
 from ggm_core.clamp import allowed_from, clamp_known, restrict
-from ggm_core.clean_context import CLEAN_SWEEP
-from ggm_core.denoisers.base import Denoiser
 from ggm_core.draws import RowSeeds, categorical_probs
 from ggm_core.events import SamplerEvent, run_to_end
-from ggm_core.noise import NoiseDistribution
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.clean_context import CLEAN_SWEEP
+from ggm_core.ggm.denoisers.base import Denoiser
+from ggm_core.ggm.noise import NoiseDistribution
+from ggm_core.ggm.schedule import GlauberSchedule
 
 
 def heat_bath_probs(

@@ -11,6 +11,7 @@ from tokenizers import Tokenizer, decoders
 from transformers import PreTrainedTokenizerFast
 
 from ggm_core.atomic import atomic_write_bytes
+from ggm_core.registry import register_tokenizer
 
 FILENAME = "tokenizer.json"
 END_TOKEN = "<|end|>"
@@ -26,6 +27,7 @@ def _byte_of_char() -> dict[str, int]:
     return {c: b for b, c in chars.items()}
 
 
+@register_tokenizer
 class TextTokenizer:
     """Lossless text <-> token ids: decode(encode(text)) == text for any Unicode text."""
 

@@ -4,12 +4,12 @@ sequence with the visited position replaced by a query embedding; outputs h at t
 import torch
 from torch import nn
 
-from ggm_core.clean_context import CLEAN_KAPPA, CLEAN_SWEEP, clean_rows
-from ggm_core.denoisers.base import Denoiser, SweepSession
-from ggm_core.denoisers.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
-from ggm_core.forward import sample_xt
-from ggm_core.loss import signal_vs_noise_loss, step_weight
-from ggm_core.schedule import GlauberSchedule
+from ggm_core.ggm.clean_context import CLEAN_SWEEP
+from ggm_core.ggm.denoisers.base import Denoiser, SweepSession
+from ggm_core.ggm.forward import sample_xt
+from ggm_core.ggm.objective import TrainingDraw
+from ggm_core.ggm.schedule import GlauberSchedule
+from ggm_core.transformer import Block, OutputHead, TimeEmbedding, TransformerConfig
 
 
 class ClassicDenoiser(Denoiser):
@@ -40,31 +40,28 @@ class ClassicDenoiser(Denoiser):
         at_queries = x.gather(1, query_positions[..., None].expand(-1, -1, x.shape[-1]))
         return self.head(at_queries, cond)
 
-    def training_loss(self, x0, schedule, noise, generator=None, clean_share=0.0):
-        """One uniformly drawn step t per sequence; supervises the position visited at t. A ``clean_share`` of
-        the sequences instead reads that position against the clean rest (ggm_core.clean_context, τ = 0)."""
-        batch = x0.shape[0]
-        t = torch.randint(schedule.num_steps, (batch,), generator=generator)
+    def training_draw(self, x0, schedule, noise, generator=None) -> TrainingDraw:
+        """One uniformly drawn step t per sequence, and x_t: the position visited at t is supervised."""
+        t = torch.randint(schedule.num_steps, (x0.shape[0],), generator=generator)
         xt = sample_xt(x0, t, schedule, noise, generator)
-        position = schedule.visit_order[t % schedule.seq_len].to(x0.device)
-        kappa = schedule.kappa[t].to(x0.device)
-        tau = ((t + 1) / schedule.num_steps).to(x0.device)
-        clean = clean_rows(batch, clean_share, generator).to(x0.device)
-        if clean.any():
-            xt = torch.where(clean[:, None], x0, xt)
-            kappa = torch.where(clean, torch.full_like(kappa, CLEAN_KAPPA), kappa)
-            tau = torch.where(clean, torch.zeros_like(tau), tau)
-        h = self(xt, position[:, None], tau)[:, 0].float()  # the loss in fp32 under bf16 autocast
-        target = xt.gather(1, position[:, None]).squeeze(1)
-        loss = signal_vs_noise_loss(h, target, kappa, noise.probs.to(x0.device)) * step_weight(kappa).to(h.dtype)
-        return loss.mean(), batch
+        return TrainingDraw((xt,), t, schedule.kappa[t].to(x0.device))
+
+    def training_h(self, draw: TrainingDraw, schedule):
+        """h at the visited position of each sequence (B, V), read with τ of its step (0 in the clean context),
+        and the token there."""
+        (xt,), t = draw.inputs, draw.step
+        position = schedule.visit_order[t % schedule.seq_len].to(xt.device)
+        tau = schedule.time(t).float().to(xt.device)
+        if draw.clean is not None:
+            tau = torch.where(draw.clean, torch.zeros_like(tau), tau)
+        return self(xt, position[:, None], tau)[:, 0], xt.gather(1, position[:, None]).squeeze(1)
 
     def predict_all(self, tokens, sweep, schedule):
         """One batched call: copy b·L + i of ``tokens`` hides position i at its step in sweep ``sweep``."""
         n, L = tokens.shape
         positions = torch.arange(L, device=tokens.device)
         steps = sweep * L + schedule.rank.to(tokens.device)
-        tau = ((steps + 1) / schedule.num_steps).float().repeat(n)
+        tau = schedule.time(steps).float().repeat(n)
         if sweep == CLEAN_SWEEP:
             tau = torch.zeros_like(tau)
         h = self(tokens.repeat_interleave(L, dim=0), positions.repeat(n)[:, None], tau)
@@ -83,7 +80,7 @@ class _ClassicSession(SweepSession):
         batch = self.canvas.shape[0]
         query = torch.tensor(positions, device=self.canvas.device).expand(batch, -1)
         step = self.schedule.step_of(positions[0], self.sweep)
-        time = 0.0 if self.sweep == CLEAN_SWEEP else (step + 1) / self.schedule.num_steps
+        time = 0.0 if self.sweep == CLEAN_SWEEP else float(self.schedule.time(step))
         tau = torch.full((batch,), time, device=self.canvas.device)
         self.network_calls += 1
         return self.model(self.canvas, query, tau)
