@@ -341,17 +341,10 @@ class RunSession:
         ev = self.last
         if ev is None:
             return "Starting…"
+        words = self.model.progress(ev, self.noising, **self.settings.knobs)
         if self.noising:
-            return (
-                f"Noising… forward step {ev.updates_done} of {ev.total_updates} (sweep {ev.sweep + 1}): each visit keeps "
-                "the token or replaces it by noise; no network calls"
-            )
-        sweeps, refine = self.settings.knobs.get("sweeps"), self.settings.knobs.get("refine_sweeps", 0)
-        if ev.sweep < 0:  # a refinement sweep (ggm_core.ggm.sampler): -1 - r for sweep r
-            where = f"refinement sweep {-ev.sweep} of {refine} · "
-        else:
-            where = f"sweep {sweeps - ev.sweep} of {sweeps} · " if sweeps else ""
-        return f"Sampling… {where}{ev.updates_done}/{ev.total_updates} redraws · {ev.nfe} network calls"
+            return f"Noising… {words}; no network calls"
+        return f"Sampling… {words} · {ev.nfe} network calls"
 
     def frames(self) -> Iterator[Frame]:
         """The run on its own: the first event, paced frames, then the final frame (not after Stop).

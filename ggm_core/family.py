@@ -81,10 +81,11 @@ def app_budget(model: "GenerativeModel") -> int:
 class GenerativeModel(ABC):
     """A trained model of one family with its tokenizer: train, sample, describe, save (ggm_core.checkpoint)."""
 
-    family: ClassVar[str]  # "ggm", "md4" or "blackout", as checkpoints name it
+    family: ClassVar[str]  # its name in checkpoints and in ggm_core.registry ("ggm", "md4", "blackout", …)
     chain_name: ClassVar[str]  # what the exact sampler is called ("heat-bath chain")
     clamping: ClassVar[str | None]  # why clamping known positions is an approximation; None when it is exact
     tempered: ClassVar[bool] = True  # whether temperature and top-p apply to its draws
+    hub_tags: ClassVar[tuple[str, ...]] = ("discrete-diffusion",)  # what its Hub model card is tagged with
     # How many runs (a seed each) may share one sampler, each row's sample the one its seed gives alone, bit for bit
     # (ggm_app.batcher). 1: batching gains nothing on a CPU, or the rows' events differ.
     max_batch: ClassVar[int] = 1
@@ -218,6 +219,13 @@ class GenerativeModel(ABC):
         which score a flexible gap's length (ggm_core.text_infill); ``positions`` (a list) may limit the work to
         those positions (a family may then leave the others NaN)."""
         raise NotImplementedError(f"{self.label} has no full conditionals")
+
+    def progress(self, event: SamplerEvent, noising: bool = False, **knobs) -> str:
+        """Where a run stands, in the family's own words, for a UI's progress line: of its sampler run with these
+        knob values, or (``noising``) of its forward process."""
+        if noising:
+            return f"forward step {event.updates_done} of {event.total_updates}"
+        return f"{event.updates_done}/{event.total_updates} redraws"
 
     def belief(self, tokens: torch.Tensor, sweep: int) -> torch.Tensor | None:
         """Per position, the model's probability that its current token is signal, (L,); None if the family

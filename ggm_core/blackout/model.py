@@ -28,6 +28,7 @@ class BlackoutModel(GenerativeModel):
     metadata: dict = field(default_factory=dict)
 
     family = "blackout"
+    hub_tags = ("discrete-diffusion", "blackout-diffusion")
     chain_name = "binomial bridge on the trained grid"
     clamping = "known pixels replaced by their own forward path after every step (an approximation)"
     tempered = False  # no temperature or top-p: the births are binomial draws
@@ -116,6 +117,11 @@ class BlackoutModel(GenerativeModel):
             positions = (new != x).any(0).nonzero().flatten()
             old, x = x[:, positions], new
             yield SamplerEvent(x.clone(), tuple(positions.tolist()), old, x[:, positions], k, 0, 0, i, len(grid))
+
+    def progress(self, event: SamplerEvent, noising: bool = False, **knobs) -> str:
+        if noising:
+            return f"time {event.updates_done} of {event.total_updates}: each unit of intensity dies at its own time"
+        return f"bridge step {event.updates_done} of {event.total_updates}"
 
     def knobs_for_budget(self, calls: int | None, n_free: int) -> dict:
         return {"bridge_steps": self.schedule.steps if calls is None else max(1, min(self.schedule.steps, calls))}

@@ -34,6 +34,7 @@ class GlauberModel(GenerativeModel):
     clean_share: float = 0.0  # share of training sequences given the clean context (> 0: refinement available)
 
     family = "ggm"
+    hub_tags = ("discrete-diffusion", "glauber-generative-model")
     chain_name = "heat-bath chain"
     clamping = "known tokens clamped (GGM's conditionals expect a noised context: docs/math.md, Infilling)"
     max_batch = 8  # every row visits the same positions (eager, 8 face runs in one batch cost 2.2× one; once the
@@ -120,6 +121,20 @@ class GlauberModel(GenerativeModel):
     def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
         """The forward Glauber process dissolving ``x0`` (L,), step by step (the literal simulator)."""
         return noising_events(x0, self.schedule, self.noise, seed)
+
+    def progress(self, event: SamplerEvent, noising: bool = False, **knobs) -> str:
+        """The sweep a run is in (a refinement sweep r is ``sweep`` −1 − r, ggm_core.ggm.sampler), and its redraws."""
+        if noising:
+            return (
+                f"forward step {event.updates_done} of {event.total_updates} (sweep {event.sweep + 1}): each visit "
+                "keeps the token or replaces it by noise"
+            )
+        sweeps, refine = knobs.get("sweeps", self.schedule.sweeps), knobs.get("refine_sweeps", 0)
+        if event.sweep < 0:
+            where = f"refinement sweep {-event.sweep} of {refine}"
+        else:
+            where = f"sweep {sweeps - event.sweep} of {sweeps}"
+        return f"{where} · {event.updates_done}/{event.total_updates} redraws"
 
     def knobs_for_budget(self, calls: int | None, n_free: int) -> dict:
         """The trained sweeps and the fewest positions per call whose run fits ``calls``.

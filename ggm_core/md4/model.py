@@ -27,6 +27,7 @@ class MaskedDiffusionModel(GenerativeModel):
     metadata: dict = field(default_factory=dict)
 
     family = "md4"
+    hub_tags = ("discrete-diffusion", "masked-diffusion", "md4")
     chain_name = "ancestral chain (one token per call)"
     clamping = None  # a masked model's context is clean by construction: clamping is exact
 
@@ -91,6 +92,11 @@ class MaskedDiffusionModel(GenerativeModel):
     def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
         """MD4's forward process on ``x0`` (L,): every token masked at an i.i.d. uniform time, latest last."""
         return masking_events(x0, self.mask_id, seed)
+
+    def progress(self, event: SamplerEvent, noising: bool = False, **knobs) -> str:
+        if noising:
+            return f"{event.updates_done} of {event.total_updates} tokens masked, each at its own time"
+        return f"{event.updates_done}/{event.total_updates} tokens revealed"
 
     def knobs_for_budget(self, calls: int | None, n_free: int) -> dict:
         """A grid of ``calls`` steps (at most that many calls); the exact chain when it costs no more."""
