@@ -86,3 +86,42 @@ def test_layers_import_only_what_they_may():
         if name.split(".")[0] in ALLOWED and target.split(".")[0] not in ALLOWED[name.split(".")[0]]
     ]
     assert wrong == []
+
+
+def family_mentions(path: Path, families: dict[str, type]) -> list[str]:
+    """Where ``path``'s code names a family: an import of a family's package or class, or a string that is a family's
+    name (a comparison or a table key); prose that mentions one is not code."""
+    packages = {cls.__module__.rsplit(".", 1)[0] for cls in families.values()}
+    classes = {cls.__name__ for cls in families.values()}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = {alias.name for alias in node.names}
+            if any(node.module == p or node.module.startswith(p + ".") for p in packages) or names & classes:
+                found.append(f"{path.name}:{node.lineno} imports {node.module}: {sorted(names)}")
+        elif isinstance(node, ast.Import) and any(a.name.startswith(tuple(packages)) for a in node.names):
+            found.append(f"{path.name}:{node.lineno} imports {[a.name for a in node.names]}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in families:
+            found.append(f"{path.name}:{node.lineno} names the family {node.value!r}")
+        elif isinstance(node, ast.Name) and node.id in classes:
+            found.append(f"{path.name}:{node.lineno} uses {node.id}")
+    return found
+
+
+def test_the_app_names_no_family_but_through_the_registry():
+    """The app asks the family (its knobs, progress words, belief, the ``final`` flag on events) and never tests
+    which family it holds: a family registered outside the project runs in it unchanged (tests/test_fourth_family.py).
+    """
+    from ggm_core.registry import FAMILIES
+
+    assert {"ggm", "md4", "blackout"} <= set(FAMILIES)
+    code = [ROOT / "app.py", *sorted((ROOT / "ggm_app").rglob("*.py"))]
+    assert [m for path in code for m in family_mentions(path, FAMILIES)] == []
+
+
+def test_the_family_checker_finds_a_mention(tmp_path):
+    from ggm_core.registry import FAMILIES
+
+    sample = tmp_path / "sample.py"
+    sample.write_text('from ggm_core.md4 import sample_masked\nif model.family == "blackout":\n    pass\n')
+    assert len(family_mentions(sample, FAMILIES)) == 2

@@ -18,6 +18,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ggm_core.registry import FAMILIES
+
 ROOT = Path(__file__).resolve().parents[1]
 SPACE_CODE = ("app.py", "ggm_app", "ggm_core", "LICENSE")
 SPACE_MODELS = ("assets/text_austen", "assets/faces", "assets/md4_faces", "assets/blackout_faces")  # app.py's
@@ -45,11 +47,6 @@ HARDWARE = {
     "cpu-basic": Hardware("3.11", "torch==2.13.0", CPU_INDEX, (), "cpu-basic"),
 }
 CARD_FILE = "MODEL_CARD.md"
-CARD_TAGS = {
-    "ggm": ["discrete-diffusion", "glauber-generative-model"],
-    "md4": ["discrete-diffusion", "masked-diffusion", "md4"],
-    "blackout": ["discrete-diffusion", "blackout-diffusion"],
-}
 
 
 def space_requirements(requirements: str, hardware: Hardware) -> str:
@@ -85,11 +82,13 @@ def space_files(root: Path = ROOT) -> dict[str, Path]:
 
 
 def card_header(config: dict, folder_name: str) -> str:
-    """The Hub's YAML metadata block for a checkpoint's card."""
+    """The Hub's YAML metadata block for a checkpoint's card, tagged by its family (``hub_tags``, ggm_core.registry)."""
     family = config.get("family", "ggm")
+    if family not in FAMILIES:
+        raise SystemExit(f"{folder_name}: model family {family!r} is not registered; known: {sorted(FAMILIES)}")
     kind = config.get("tokenizer", {}).get("kind", "")
     data = "jane-austen-novels" if kind == "bpe" else "dcgan-faces-64"
-    tags = ["ggm-project", *CARD_TAGS.get(family, []), "text-generation" if kind == "bpe" else "image-generation"]
+    tags = ["ggm-project", *FAMILIES[family].hub_tags, "text-generation" if kind == "bpe" else "image-generation"]
     lines = ["---", "library_name: ggm", "license: mit", "tags:", *(f"- {t}" for t in tags), "datasets:", f"- {data}"]
     return "\n".join([*lines, f"model_name: {folder_name}", "---", ""]) + "\n"
 
@@ -160,6 +159,8 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         staged = stage_space(Path(tmp), args.hardware) if args.what == "space" else stage_model(args.model, Path(tmp))
         report(staged)
+        if args.what == "model":
+            print("\n" + (staged / "README.md").read_text(encoding="utf-8").split("\n---\n")[0] + "\n---")
         if args.what == "space":
             front = (staged / "README.md").read_text(encoding="utf-8").split("---\n")[1]
             print(
