@@ -24,8 +24,8 @@ from training.judge import (
     mean_nll,
     unigram_entropy,
 )
-from training.train import train
 from training.train_judge import main as judge_main
+from training.trainer import train
 from training.word_metrics import copied_ngram_rate, real_word_rate, word_ngrams, word_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]

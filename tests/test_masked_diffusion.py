@@ -265,7 +265,7 @@ def test_rotary_md4_round_trips_and_old_checkpoints_load_as_learned(tmp_path):
 
 def test_tiny_md4_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
     from training.config import load_config
-    from training.train import train
+    from training.trainer import train
 
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
     tiny = Path(__file__).resolve().parents[1] / "training" / "configs" / "tiny_text.toml"

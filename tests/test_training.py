@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 from ggm_core import load_model, sample_tokens
 from training.config import TrainConfig, load_config
 from training.plot_runs import main as plot_runs
-from training.train import learning_rate, train
 from training.train_state import training_record
+from training.trainer import learning_rate, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "training" / "configs" / "tiny_text.toml"
@@ -147,7 +147,7 @@ def test_nan_gradients_keep_the_last_good_checkpoint(corpus, tmp_path, monkeypat
     """A step whose loss is finite but whose gradients are NaN, at a checkpoint step: training stops, and the
     state and the exported model stay those of the last good checkpoint (which still load, finite)."""
     monkeypatch.setenv("GGM_CACHE", str(tmp_path / "cache"))
-    import training.train as train_module
+    import training.trainer as train_module
 
     real_clip = torch.nn.utils.clip_grad_norm_
     calls = {"n": 0}
@@ -201,7 +201,7 @@ def test_a_diverging_loss_is_warned_about_against_the_run_s_first_loss_even_afte
 
 
 def test_a_stop_before_any_checkpoint_says_so(tmp_path):
-    from training.train import stop_message
+    from training.trainer import stop_message
 
     assert "before any checkpoint was written" in stop_message("the loss became nan", tmp_path / "none.safetensors")
 

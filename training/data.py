@@ -11,6 +11,10 @@ import torch
 
 from training.config import TrainConfig
 
+# The settings that choose the data: a resumed run must keep them (the model's own config is checked apart,
+# training/trainer.py).
+DATA_FIELDS = ("dataset", "corpus", "windows", "faces", "vq_dir", "vocab_size", "seq_len")
+
 
 @dataclass
 class TokenData:
@@ -41,7 +45,7 @@ def _draw(tokens: torch.Tensor, batch_size: int, seq_len: int, windowed: bool, g
 
 def prepared_corpus(cfg: TrainConfig) -> Path:
     """The folder holding the config's corpus split into ``train.txt`` and ``val.txt`` (prepared if needed)."""
-    from training.prepare_text import SOURCES, prepare_text
+    from training.corpus import SOURCES, prepare_text
 
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
     if cfg.corpus in SOURCES:
@@ -57,8 +61,8 @@ def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
     of paragraphs each followed by a newline (``windows = "stream"``), or as paragraph-aligned windows ending in
     END and PAD (``"documents"``: the BPE gains those two tokens, training/documents.py)."""
     from ggm_core.tokenizers.text import TextTokenizer
+    from training.bpe import read_paragraphs, train_bpe
     from training.documents import document_windows
-    from training.train_tokenizer import read_paragraphs, train_bpe
 
     folder = prepared_corpus(cfg)
     if not (tokenizer_dir / "tokenizer.json").is_file():
@@ -81,7 +85,7 @@ def load_text(cfg: TrainConfig, tokenizer_dir: Path) -> TokenData:
 
 def prepared_faces(cfg: TrainConfig) -> Path:
     """The folder of the config's prepared faces (``train.npy``, ``val.npy``), prepared if needed."""
-    from training.prepare_faces import prepare_faces
+    from training.face_data import prepare_faces
 
     cache = Path(cfg.cache_dir) if cfg.cache_dir else None
     source = Path(cfg.faces)

@@ -4,7 +4,7 @@ Train it with ``python -m training.train_judge`` (training/train_judge.py).
 
 The judge is a ``transformers`` ``GPT2LMHeadModel`` built from a ``GPT2Config`` (no downloads), wrapped
 in :class:`JudgeModel` with the training loop's family interface (``network``, ``loss``,
-``generate_tokens``, ``save``, ``tokenizer``), so ``training/train.py`` trains it like any family.
+``generate_tokens``, ``save``, ``tokenizer``), so the training loop (training/trainer.py) trains it like any family.
 
 Its vocabulary is the tokenizer's plus one start token (id ``V``): the network reads ``[start, x_0, …,
 x_{L-2}]`` and predicts ``x_0, …, x_{L-1}``, so every token of a window is scored and sampling needs no
@@ -36,6 +36,8 @@ JUDGE_FILE = "judge.json"  # written last: its presence marks a complete judge c
 
 class JudgeModel:
     """A GPT-2 over ``V`` tokens plus a start token, with the family interface of training/families.py."""
+
+    family = "judge"
 
     def __init__(self, network: GPT2LMHeadModel, tokenizer, vocab_size: int, metadata: dict | None = None) -> None:
         if network.config.vocab_size != vocab_size + 1:
@@ -93,6 +95,11 @@ class JudgeModel:
             tokens = torch.cat([tokens, sample_categorical(probs, generator).view(count, 1)], dim=1)
         self.network.train(was_training)
         return tokens[:, 1:].cpu()
+
+    def config_dict(self) -> dict:
+        """The GPT-2's sizes: what a resumed judge run must keep (training/trainer.py)."""
+        sizes = self.network.config.to_dict()
+        return {"gpt2": {k: sizes[k] for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "n_inner")}}
 
     def save(self, folder, dtype: torch.dtype = torch.float32) -> Path:
         """``model.safetensors`` + ``config.json`` (``save_pretrained``), the tokenizer, then ``judge.json``.

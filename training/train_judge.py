@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ggm_core.atomic import atomic_write_bytes
 from training.config import load_config
-from training.train import main as train_main
+from training.trainer import done_line, train
 
 
 def seed_tokenizer(out_dir: Path, source: Path) -> None:
@@ -30,17 +30,17 @@ def seed_tokenizer(out_dir: Path, source: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``training.train`` with family "judge", after seeding OUT_DIR with the models' tokenizer."""
+    """Training (training/trainer.py) with family "judge", after seeding OUT_DIR with the models' tokenizer."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--tokenizer-from", type=Path, default=Path("assets/text_austen"))
     ours, rest = parser.parse_known_args(argv)
-    cfg, _ = load_config(rest)
+    cfg, resume = load_config(rest)
     if cfg.family != "judge":
         raise SystemExit(f"family is {cfg.family!r}; the judge config needs family = 'judge'")
     if cfg.dataset != "text":
         raise SystemExit("the judge scores text: use dataset = 'text'")
     seed_tokenizer(Path(cfg.out_dir), ours.tokenizer_from)
-    train_main(rest)
+    print(done_line(train(cfg, resume)))
 
 
 if __name__ == "__main__":
