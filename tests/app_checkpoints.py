@@ -33,7 +33,7 @@ Café, naïve, façade — déjà vu; 日本語 and ünïcödé are here too, so
 
 def make_text_checkpoint(folder: Path, seed: int = 0, documents: bool = False, seq_len: int = 32) -> Path:
     """A random text GGM (``seq_len`` tokens) on a 300-token BPE; ``documents``: the BPE with END and PAD."""
-    from training.train_tokenizer import train_bpe
+    from training.bpe import train_bpe
 
     folder = Path(folder)
     corpus = folder.parent / "app_corpus.txt"

@@ -20,7 +20,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def vocabulary(tmp_path_factory):
-    from training.prepare_text import prepare_text
+    from training.corpus import prepare_text
     from training.word_metrics import word_vocabulary
 
     try:

@@ -6,7 +6,8 @@ from test_judge import tiny_judge
 
 from ggm_core.tokenizers.text import TextTokenizer
 from training import benchmark_gaps
-from training.benchmark_gaps import ROWS, cut_sentences, first_word
+from training.benchmark_gaps import ROWS
+from training.gap_sentences import cut_sentences, first_word
 
 
 def test_cuts_remove_one_to_four_plain_words_and_put_the_sentence_back():

@@ -13,7 +13,7 @@ from ggm_core.ggm.sampler import sample_tokens
 from ggm_core.ggm.schedule import GlauberSchedule
 from ggm_core.tokenizers.text import TextTokenizer
 from ggm_core.transformer import TransformerConfig
-from training.train_tokenizer import train_bpe
+from training.bpe import train_bpe
 
 V, L = 13, 10
 

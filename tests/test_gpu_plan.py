@@ -1,10 +1,10 @@
-"""The GPU plan (training/gpu_plan.py) end to end on this CPU at its smoke size: every run trains, checkpoints
+"""The GPU plan (tools/gpu_plan.py) end to end on this CPU at its smoke size: every run trains, checkpoints
 and exports, the packed files fit what the device tool brings back, and unpacked they load."""
 
 import pytest
 
 from ggm_core import load_model
-from training.gpu_plan import PACK_LIMIT, RUNS, main
+from tools.gpu_plan import PACK_LIMIT, RUNS, main
 from training.judge import load_judge
 
 

@@ -125,3 +125,28 @@ def test_the_family_checker_finds_a_mention(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text('from ggm_core.md4 import sample_masked\nif model.family == "blackout":\n    pass\n')
     assert len(family_mentions(sample, FAMILIES)) == 2
+
+
+def training_scripts() -> set[str]:
+    """The modules of training/ that are commands (``python -m training.X``): those with a ``__main__`` block."""
+    return {
+        module_name(path)
+        for path in (ROOT / "training").glob("*.py")
+        if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8")
+    }
+
+
+def test_training_is_a_library_and_its_scripts():
+    """training/ is a library (config, data, the Trainer, metrics, the judge, …) and the commands that use it: no
+    module of it imports a command (a command's reusable part lives in a library module)."""
+    scripts = training_scripts()
+    assert {"training.train", "training.prepare_text", "training.benchmark_gaps"} <= scripts
+    assert "training.trainer" not in scripts and "training.corpus" not in scripts
+    wrong = [
+        f"{name} imports the command {target}"
+        for name, targets in import_graph().items()
+        if name.startswith("training.")
+        for target in targets
+        if target in scripts
+    ]
+    assert wrong == []

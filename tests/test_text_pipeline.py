@@ -9,17 +9,17 @@ import pytest
 import torch
 
 from ggm_core.tokenizers.text import TextTokenizer
-from training.prepare_text import (
+from training.bpe import read_paragraphs, train_bpe
+from training.corpus import (
     AUSTEN_NOVELS,
     HEADING,
     VAL_BLOCK,
     VAL_EVERY,
     default_cache_dir,
-    main,
     paragraphs,
     prepare_text,
 )
-from training.train_tokenizer import read_paragraphs, train_bpe
+from training.prepare_text import main
 
 NON_ASCII = "Émilie — naïve café 日本 🙂"
 

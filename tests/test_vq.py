@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from ggm_core.tokenizers.vq import CONFIG_FILE, WEIGHTS_FILE, ImageTokenizer, VQAutoencoder, VQConfig, images_to_tensor
-from training.prepare_faces import load_image, prepare_faces
+from training.face_data import load_image, prepare_faces
 from training.train_vq import train_step, train_vq
 
 TINY = VQConfig(codebook_size=16, code_dim=4, channels=(4, 8, 8), res_blocks=(0, 0, 1))

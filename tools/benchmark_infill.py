@@ -36,8 +36,8 @@ from ggm_app.text import EXAMPLES
 from ggm_core.checkpoint import load_model
 from ggm_core.family import app_knobs
 from ggm_core.text_infill import DEFAULT_GAP, allowed_tokens, plan_infill
+from training.corpus import prepare_text
 from training.judge import generative_perplexity, load_judge
-from training.prepare_text import prepare_text
 from training.word_metrics import WORD, real_word_rate, word_vocabulary
 
 SPELLINGS = ("natural, new seam", "natural, old seam", "no space")

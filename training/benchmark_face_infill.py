@@ -23,10 +23,10 @@ from PIL import Image, ImageDraw
 from ggm_core.checkpoint import load_model
 from ggm_core.events import run_to_end
 from ggm_core.image_infill import blend_alpha, cells_to_pixels, compose, mask_to_cells
+from training.face_data import prepare_faces
+from training.face_repaints import MASKS
 from training.image_metrics import frechet_distance, vq_features
 from training.plots import image_grid
-from training.prepare_faces import prepare_faces
-from training.publish_faces import MASKS
 
 BRUSHES = {  # polylines (x, y) and a width in pixels, as a person might brush them
     "brush: across the eyes": ([(10, 28), (22, 24), (32, 27), (42, 24), (54, 28)], 7),

@@ -22,8 +22,6 @@ split, extended left when the fill completes a word), and the original sentences
 
 import argparse
 import math
-import random
-import re
 import time
 
 import torch
@@ -31,47 +29,15 @@ from tqdm import tqdm
 
 from ggm_core.checkpoint import load_model
 from ggm_core.text_infill import CANDIDATE_LENGTHS, LENGTH_BONUS, choose_gap_lengths, gap_window, plan_infill
-from training.documents import sentences
+from training.bpe import read_paragraphs
+from training.corpus import prepare_text
+from training.gap_sentences import MAX_WORDS, cut_sentences, first_word
 from training.judge import load_judge
-from training.prepare_text import prepare_text
-from training.train_tokenizer import read_paragraphs
 from training.word_metrics import WORD, word_vocabulary
 
 BONUSES = (1.0, 2.0, 3.0)  # nats per token added to the pseudo-likelihood sum (ggm_core.text_infill.LENGTH_BONUS)
 ROWS = ("fixed 8 tokens", "pseudo-likelihood, sum", *(f"pseudo-likelihood + {b:g} nats a token" for b in BONUSES),
         "pseudo-likelihood, mean", "judge picks", "removed span's length (oracle)")  # fmt: skip
-MAX_WORDS = 4
-
-
-def cut_sentences(paragraphs: list[str], count: int, seed: int) -> list[tuple[str, str, str]]:
-    """``count`` (prefix, removed, suffix) triples: a held-out sentence of 8–40 words with 1–4 plain words
-    removed; ``prefix`` ends with the space before them (or is empty), ``prefix + removed + suffix`` is the
-    sentence."""
-    pool = [s for p in paragraphs for s in sentences(p) if 8 <= len(s.split()) <= 40 and "\n" not in s]
-    rng = random.Random(seed)
-    out = []
-    for sentence in rng.sample(pool, len(pool)):
-        words = list(re.finditer(r"\S+", sentence))
-        k = rng.randint(1, MAX_WORDS)
-        i = rng.randrange(0, len(words) - k)
-        span = words[i : i + k]
-        if not all(WORD.fullmatch(w.group()) for w in span):
-            continue
-        out.append(
-            (sentence[: span[0].start()], sentence[span[0].start() : span[-1].end()], sentence[span[-1].end() :])
-        )
-        if len(out) == count:
-            break
-    return out
-
-
-def first_word(fill: str, before: str) -> str:
-    """The fill's first word, extended left into ``before`` when the fill continues a word."""
-    match = WORD.search(fill)
-    if not match:
-        return ""
-    head = re.search(r"[A-Za-z]*$", before).group() if match.start() == 0 else ""
-    return (head + match.group()).lower()
 
 
 def other_picks(choice, nlls, plan_for, tokenizer, removed: str) -> dict[str, int]:

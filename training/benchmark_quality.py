@@ -432,7 +432,7 @@ def text_benchmark(args) -> list[dict]:
 def real_faces(model, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` held-out faces and ``count`` training faces (a seeded subset) of the model's face data."""
     from training.config import TrainConfig
-    from training.prepare_faces import prepare_faces
+    from training.face_data import prepare_faces
 
     saved = model.metadata.get("training_config", {})
     cfg = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig) if f.name in saved})

@@ -18,9 +18,9 @@ from ggm_core.checkpoint import load_model
 from ggm_core.events import run_to_end
 from ggm_core.family import app_knobs
 from ggm_core.text_infill import choose_gap_lengths, plan_infill
-from training.prepare_text import prepare_text
+from training.bpe import read_paragraphs
+from training.corpus import prepare_text
 from training.train_state import training_record
-from training.train_tokenizer import read_paragraphs
 
 
 def infill_examples(model, paragraphs: list[str], count: int, gap: int, seed: int) -> list[dict]:
@@ -53,7 +53,7 @@ def infill_examples(model, paragraphs: list[str], count: int, gap: int, seed: in
 def document_infills(model, paragraphs: list[str], count: int, seed: int) -> list[str]:
     """A model of whole documents as the app uses it: held-out sentences with 1–4 words removed and written
     `[___]`, filled at the length the model chooses; each line: the text typed, the fill, the words removed."""
-    from training.benchmark_gaps import cut_sentences
+    from training.gap_sentences import cut_sentences
 
     tokenizer, lines = model.tokenizer, []
     for index, (prefix, removed, suffix) in enumerate(cut_sentences(paragraphs, count, seed)):

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from ggm_core.atomic import atomic_write
 from ggm_core.tokenizers.vq import ImageTokenizer, VQAutoencoder, VQConfig, images_to_tensor
-from training.prepare_faces import cache_root, faces_dir, save_grid
+from training.face_data import cache_root, faces_dir, save_grid
 
 
 def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
