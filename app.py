@@ -10,6 +10,8 @@ tab with a message. Every computation is a ``ggm_core`` call; UI logic lives in 
 
 import argparse
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no update check or analytics: works offline
@@ -307,6 +309,25 @@ def build_face_tab(slot: ModelSlot, examples: list[Path]) -> None:
 
 
 # ============================================================================================== the app
+@dataclass(frozen=True)
+class TabSpec:
+    """One tab of the app: its title, which models it takes (``what``: its command-line flag and environment
+    variable), and the function that lays it out with its slot of models and the example faces."""
+
+    title: str
+    id: str
+    what: str
+    flag: str
+    env: str
+    build: Callable[[ModelSlot, list[Path]], None]
+
+
+TABS = (
+    TabSpec("Text", "text", "text", "--text-model", "GGM_TEXT_MODEL", lambda slot, _examples: build_text_tab(slot)),
+    TabSpec("Faces", "faces", "face", "--face-model", "GGM_FACE_MODEL", build_face_tab),
+)
+
+
 def build_demo(
     text: ModelSlot, face: ModelSlot, examples: list[Path] | None = None, warm_up: WarmUp | None = None
 ) -> gr.Blocks:
@@ -324,21 +345,17 @@ def build_demo(
             timer = gr.Timer(WARM_UP_POLL_S)
             timer.tick(lambda: (warm_up.notice(), gr.Timer(active=not warm_up.ready)), None, [notice, timer],
                        api_name=False, queue=False, show_progress="hidden")  # fmt: skip
+        slots = {"text": text, "face": face}
         with gr.Tabs():
-            with gr.Tab("Text", id="text"):
-                if text.models:
-                    build_text_tab(text)
-                else:
-                    gr.Markdown(
-                        _unavailable("text", "--text-model", "GGM_TEXT_MODEL", text.errors), elem_id="text-missing"
-                    )
-            with gr.Tab("Faces", id="faces"):
-                if face.models:
-                    build_face_tab(face, examples or [])
-                else:
-                    gr.Markdown(
-                        _unavailable("face", "--face-model", "GGM_FACE_MODEL", face.errors), elem_id="face-missing"
-                    )
+            for tab in TABS:
+                with gr.Tab(tab.title, id=tab.id):
+                    slot = slots[tab.what]
+                    if slot.models:
+                        tab.build(slot, examples or [])
+                    else:
+                        gr.Markdown(
+                            _unavailable(tab.what, tab.flag, tab.env, slot.errors), elem_id=f"{tab.what}-missing"
+                        )
         with gr.Accordion("How it works", open=False):
             gr.Markdown(howitworks.TEXT)
             gr.HTML(howitworks.panel_html())

@@ -7,6 +7,7 @@ planner (what its inputs mean: known positions, notices, errors); everything els
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import math
 import random
@@ -22,7 +23,9 @@ from PIL import Image
 
 from ggm_app import batcher, device
 from ggm_app.common import ModelSlot, model_summary
+from ggm_app.outputs import NamedOutputs
 from ggm_app.session import RunSession, RunSettings, clean_seed, next_seed, run_side_by_side
+from ggm_app.view import Planner, TabView
 from ggm_core.family import app_budget
 
 BUDGET_INFO = "It starts at what the main panel runs for this model (its default settings)."
@@ -247,17 +250,33 @@ class CompareParts:
 
 
 class TabController:
-    """Runs, Stop, scrub, belief, export and Compare for one tab, for any family.
+    """Runs, Stop, scrub, belief, export and Compare for one tab, for any family: the tab gives its view and its
+    planner (the protocols of ggm_app.view); every event's outputs are named (ggm_app.outputs)."""
 
-    ``planner(mode, inputs, model, settings)`` → :class:`RunPlan`; ``mode`` is "infill", "generate" or "noise";
-    ``settings`` are the run's (a planner that samples, as the text tab's gap-length choice does, uses them).
-    """
-
-    def __init__(self, slot: ModelSlot, view, planner: Callable, advanced: Advanced, outputs: RunOutputs) -> None:
+    def __init__(self, slot: ModelSlot, view: TabView, planner: Planner, advanced: Advanced, outputs: RunOutputs):
         self.slot, self.view, self.planner, self.advanced, self.out = slot, view, planner, advanced, outputs
         self.session = gr.State(None)
         self.live: dict[str, LiveRun] = {}  # by session hash: what Stop stops (never a stale gr.State)
         self.latest = weakref.WeakValueDictionary()  # by session hash: the visitor's latest run (while Gradio holds it)
+
+    # ---------------------------------------------------------------------------------------- named outputs
+    @functools.cached_property
+    def run_outputs(self) -> NamedOutputs:
+        """A run's outputs (the seed moves on when the run starts)."""
+        out = self.out
+        return NamedOutputs(extra=out.extra, view=out.view, status=out.status, frame_info=out.frame_info,
+                            scrub=out.scrub, download=out.download, session=self.session, seed=self.advanced.seed)  # fmt: skip
+
+    @functools.cached_property
+    def stop_outputs(self) -> NamedOutputs:
+        return NamedOutputs(
+            status=self.out.status, scrub=self.out.scrub, download=self.out.download, session=self.session
+        )
+
+    @functools.cached_property
+    def frame_outputs(self) -> NamedOutputs:
+        """The scrubber's and the belief toggle's."""
+        return NamedOutputs(view=self.out.view, frame_info=self.out.frame_info)
 
     # ---------------------------------------------------------------------------------------- a run
     def _settings(self, model, values: list) -> tuple[RunSettings, list[str]]:
@@ -288,12 +307,11 @@ class TabController:
         settings, range_notices = self._settings(model, settings_values)
         plan = self.planner(mode, tab_inputs, model, settings)
         plan.notices[:0] = range_notices
-        extra_skip = tuple(gr.skip() for _ in self.out.extra)
+        run = self.run_outputs
         if plan.error:
             gr.Warning(plain(plan.error))
-            extra = plan.error_outputs or extra_skip
             message = status([f"⚠️ {plan.error}", bullets(plan.notices)])
-            yield (*extra, gr.skip(), message, *[gr.skip()] * 4, settings.seed)  # a refused click keeps the seed
+            yield run.update(extra=plan.error_outputs or None, status=message, seed=settings.seed)  # the seed stays
             return
         for notice in plan.notices:
             gr.Info(plain(notice))
@@ -303,28 +321,34 @@ class TabController:
         )
         self.latest[visitor] = session
         with self._registered(visitor, [session]):
-            hide, last = gr.update(**HIDE), None
-            first = True
+            last, first = None, True
             for frame in session.frames():
                 shown = self.view.frame(model, frame.tokens, frame.states, session.trajectory.extra)
                 # the seed moves on with the run's first output; every output sends it (a gr.skip() for the seed box
                 # made Gradio keep a copy of it for the session, without the seed's refusal of junk)
                 seed = next_seed(settings.seed)
                 if frame.final:  # the result; the export (a GIF: about 0.6 s for a face) is the next event's
-                    message = status([session.readout, notes])
-                    yield (*extra_skip, shown, message, "", self._scrubber(session), gr.update(**HIDE), session, seed)
+                    yield run.update(view=shown, status=status([session.readout, notes]), frame_info="",
+                                     scrub=self._scrubber(session), download=gr.update(**HIDE), session=session,
+                                     seed=seed)  # fmt: skip
                     return
-                extra = (plan.first_outputs or extra_skip) if first else extra_skip
-                new = gr.skip() if shown == last else shown  # (a face's frame is its PNG's path, named by its content)
-                info = "" if first else gr.skip()  # the previous run's "Frame N of M" line goes
+                yield run.update(
+                    extra=(plan.first_outputs or None) if first else None,
+                    view=gr.skip() if shown == last else shown,  # (a face's frame is its PNG's path, named by content)
+                    status=status([frame.progress, notes]),
+                    frame_info="" if first else gr.skip(),  # the previous run's "Frame N of M" line goes
+                    scrub=gr.update(**HIDE),
+                    download=gr.update(**HIDE),
+                    session=session,
+                    seed=seed,
+                )
                 first, last = False, shown
-                yield (*extra, new, status([frame.progress, notes]), info, hide, hide, session, seed)
                 if frame.forward:
                     time.sleep(FORWARD_FRAME_S)
             if session.stopped:  # the run's own last output; Stop sends the same one (either may arrive last)
                 ran = len(session.trajectory) > 0
                 shown = self.view.frame(model, *_current(session), session.trajectory.extra) if ran else gr.skip()
-                yield (*extra_skip, shown, *self._stopped(session), next_seed(settings.seed))
+                yield run.update(view=shown, **self._stopped(session), seed=next_seed(settings.seed))
 
     @contextlib.contextmanager
     def _registered(self, visitor: str, sessions: list[RunSession]):
@@ -360,20 +384,29 @@ class TabController:
             return gr.update(visible=False)
         return gr.update(visible=True, maximum=last, label=f"Scrub through the run ({last + 1} frames)", value=last)
 
-    def _stopped(self, session: RunSession) -> tuple:
-        """Status, frame line, scrubber, download and state of a stopped run: the same whoever sends them (the run's
-        handler or Stop, which may ask at once), from one export written once under the session's lock. (Fresh
-        updates each time: Gradio consumes what it sends.)"""
+    def _stopped(self, session: RunSession) -> dict:
+        """Status, frame line, scrubber, download and state of a stopped run, by output name: the same whoever sends
+        them (the run's handler or Stop, which may ask at once), from one export written once under the session's
+        lock. (Fresh updates each time: Gradio consumes what it sends.)"""
         if len(session.trajectory) == 0:  # stopped while it waited for a free core: nothing ran
+            message = "Stopped before its first network call (it was waiting for a free core)."
             hide = gr.update(**HIDE)
-            return "Stopped before its first network call (it was waiting for a free core).", "", hide, hide, session
+            return {
+                "status": message,
+                "frame_info": "",
+                "scrub": hide,
+                "download": gr.update(**HIDE),
+                "session": session,
+            }
         with session.stop_lock:
             if session.stopped_outputs is None:
                 message = f"Stopped after {session.trajectory.nfe[-1]} network calls. Scrub or download what ran."
                 path = self.view.export(session.trajectory, session.model, "stopped: " + session.summary)
                 session.stopped_outputs = (message, path)
         message, path = session.stopped_outputs
-        return message, "", self._scrubber(session), gr.update(visible=True, value=str(path)), session
+        download = gr.update(visible=True, value=str(path))
+        return {"status": message, "frame_info": "", "scrub": self._scrubber(session), "download": download,
+                "session": session}  # fmt: skip
 
     def run_handler(self, mode: str, tab_names: list[str]) -> Callable:
         n = len(tab_names)
@@ -386,12 +419,10 @@ class TabController:
         return with_parameters(handler, [*tab_names, *self.advanced.names])
 
     def wire_run(self, trigger, mode: str, tab_inputs: list, tab_names: list[str], api_name) -> None:
-        outputs = [*self.out.extra, self.out.view, self.out.status, self.out.frame_info, self.out.scrub]
-        outputs += [self.out.download, self.session, self.advanced.seed]  # the seed moves on when the run starts
         event = trigger(
             self.run_handler(mode, tab_names),
             [*tab_inputs, *self.advanced.inputs],
-            outputs,
+            self.run_outputs.list,
             api_name=api_name,
             concurrency_id="sampler",
             show_progress="minimal",
@@ -406,40 +437,41 @@ class TabController:
         live = self.live.get(visitor_of(request))
         if live is None or not any([session.stop() for session in live.sessions]):  # a list: flag every one
             gr.Info(NOTHING_RUNNING)
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return self.stop_outputs.update()
         live.done.wait(STOP_WAIT_S)
         if len(live.sessions) > 1:
-            return f"Stopped the side-by-side run ({len(live.sessions)} runs).", gr.skip(), gr.skip(), gr.skip()
-        message, _, scrub, download, session = self._stopped(live.sessions[0])
-        return message, scrub, download, session
+            return self.stop_outputs.update(status=f"Stopped the side-by-side run ({len(live.sessions)} runs).")
+        stopped = self._stopped(live.sessions[0])
+        return self.stop_outputs.update(**{name: stopped[name] for name in self.stop_outputs.components})
 
     def show_frame(self, frame, session, show_belief):
         """The scrubbed frame; with the belief overlay on, one network call reads it (never during a run)."""
+        shown = self.frame_outputs
         if not isinstance(session, RunSession) or len(session.trajectory) == 0:
-            return gr.skip(), ""
+            return shown.update(frame_info="")
         traj, model = session.trajectory, session.model
         i = traj.index(frame)
         info = f"Frame {i} of {len(traj) - 1}: {traj.nfe[i]} network calls so far."
         if show_belief and session.running:
-            return gr.skip(), info + " The belief overlay is read when the run has ended."
+            return shown.update(frame_info=info + " The belief overlay is read when the run has ended.")
         if show_belief:
             with batcher.shared.lane():
                 belief = device.belief(device.key(model), torch.from_numpy(traj.tokens[i]).long(), traj.sweeps[i])
             if belief is not None:
                 info += f" Shaded by what the model believes: {self.view.belief_legend}"
-                return self.view.belief(model, traj.tokens[i], belief, traj.extra), info
+                return shown.update(view=self.view.belief(model, traj.tokens[i], belief, traj.extra), frame_info=info)
             info += f" {model.label} has no signal-vs-noise classifier: nothing to overlay."
-        return self.view.frame(model, traj.tokens[i], traj.states[i], traj.extra), info
+        return shown.update(view=self.view.frame(model, traj.tokens[i], traj.states[i], traj.extra), frame_info=info)
 
     def wire_common(self, stop_btn, prefix: str) -> None:
         """Stop, scrub and the belief toggle."""
         stop_btn.click(  # no cancels: a cancelled generator could not send its stopped state (a race)
             self.stop,
             None,
-            [self.out.status, self.out.scrub, self.out.download, self.session],
+            self.stop_outputs.list,
             api_name=f"stop_{prefix}",
         )
-        shown = [self.out.view, self.out.frame_info]
+        shown = self.frame_outputs.list
         inputs = [self.out.scrub, self.session, self.out.belief]
         # always_last: a drag sends many inputs while one is served; "once" (Gradio's default) dropped them, so the
         # frame shown stayed at an earlier slider value (3 of 6 fast drags)
@@ -448,8 +480,11 @@ class TabController:
         self.out.belief.input(self.show_frame, inputs, shown, api_name=f"belief_{prefix}", **common)
 
     # ---------------------------------------------------------------------------------------- compare
+    def compare_outputs(self, parts: CompareParts) -> NamedOutputs:
+        return NamedOutputs(views=parts.views, readouts=parts.readouts, seed=self.advanced.seed)
+
     def compare_handler(self, mode: str, tab_names: list[str], parts: CompareParts) -> Callable:
-        n, columns = len(tab_names), len(parts.models)
+        n, columns, out = len(tab_names), len(parts.models), self.compare_outputs(parts)
 
         def handler(*values):
             *values, request = values
@@ -461,7 +496,7 @@ class TabController:
                 plan = self.planner(mode, tab_inputs, model, RunSettings.for_budget(model, budget, model.seq_len, seed))
                 if plan.error:
                     gr.Warning(plain(plan.error))
-                    yield (*[gr.skip()] * (2 * columns), clean_seed(seed))
+                    yield out.update(seed=clean_seed(seed))
                     return
                 n_free = int((~plan.known).sum()) if plan.known is not None else model.seq_len
                 settings = RunSettings.for_budget(model, budget, n_free, seed)
@@ -485,9 +520,9 @@ class TabController:
                         ]
                     sent = [gr.skip() if not ended and v == old else v for v, old in zip(views, shown, strict=True)]
                     shown = views
-                    yield (*sent, *lines, next_seed(seed))  # moved on with the first update (see _stream)
+                    yield out.update(views=sent, readouts=lines, seed=next_seed(seed))  # moved on with the first update
                 if any(s.stopped for s in sessions):
-                    yield (*[gr.skip()] * columns, *[f"**{s.name}** · " + _line(s) for s in sessions], next_seed(seed))
+                    yield out.update(readouts=[f"**{s.name}** · " + _line(s) for s in sessions], seed=next_seed(seed))
 
         return with_parameters(handler, [*tab_names, "seed", *(f"model_{i}" for i in range(columns)),
                                          *(f"budget_{i}" for i in range(columns))])  # fmt: skip
@@ -496,7 +531,7 @@ class TabController:
         trigger(
             self.compare_handler(mode, tab_names, parts),
             [*tab_inputs, self.advanced.seed, *parts.models, *parts.budgets],
-            [*parts.views, *parts.readouts, self.advanced.seed],
+            self.compare_outputs(parts).list,
             api_name=api_name,
             concurrency_id="sampler",
             show_progress="minimal",

@@ -298,8 +298,9 @@ def test_a_stopped_run_is_exported_once_when_stop_and_the_run_ask_at_once(text_m
     for thread in threads:
         thread.join()
     assert SlowExport.calls == 1
-    assert [r[0] for r in results] == [results[0][0]] * 2 and results[0][0].startswith("Stopped after ")
-    assert [r[3]["value"] for r in results] == [str(tmp_path / "export1.gif")] * 2
+    assert [r["status"] for r in results] == [results[0]["status"]] * 2
+    assert results[0]["status"].startswith("Stopped after ")
+    assert [r["download"]["value"] for r in results] == [str(tmp_path / "export1.gif")] * 2
 
 
 def test_frame_pacer_gives_enough_frames_on_a_fast_run():
