@@ -1,10 +1,13 @@
-"""The model families the training script trains, built from the config and the data.
+"""The model families the training loop trains, each built from the config and the data by a builder registered
+under the family's name (``@trains("name")``: a family defined elsewhere registers its own).
 
 Every family offers the training loop the same small interface:
 ``model.network`` (the trained ``nn.Module``), ``model.loss(x0, generator)`` returning the mean loss
 and the number of supervised positions, ``model.generate_tokens(count, seed)`` for the periodic
 samples, ``model.save(folder, dtype)`` and ``model.tokenizer``.
 """
+
+from collections.abc import Callable
 
 from ggm_core.blackout import BlackoutModel, BlackoutSchedule, PixelUNet, UNetConfig
 from ggm_core.ggm.denoisers import build_denoiser
@@ -17,6 +20,18 @@ from training.config import TrainConfig
 from training.data import TokenData
 from training.judge import build_judge
 
+BUILDERS: dict[str, Callable[[TrainConfig, TokenData], object]] = {}
+
+
+def trains(family: str) -> Callable:
+    """Decorator: register ``builder(cfg, data)`` as the way to build ``family`` for training."""
+
+    def register(builder: Callable) -> Callable:
+        BUILDERS[family] = builder
+        return builder
+
+    return register
+
 
 def backbone_config(cfg: TrainConfig, data: TokenData) -> TransformerConfig:
     return TransformerConfig(
@@ -24,6 +39,7 @@ def backbone_config(cfg: TrainConfig, data: TokenData) -> TransformerConfig:
     )
 
 
+@trains("ggm")
 def build_ggm(cfg: TrainConfig, data: TokenData) -> GlauberModel:
     vocab = data.tokenizer.vocab_size
     if cfg.noise == "unigram":
@@ -37,11 +53,13 @@ def build_ggm(cfg: TrainConfig, data: TokenData) -> GlauberModel:
     return GlauberModel(denoiser, schedule, noise, data.tokenizer, clean_share=cfg.clean_share)
 
 
+@trains("md4")
 def build_md4(cfg: TrainConfig, data: TokenData) -> MaskedDiffusionModel:
     """The masked diffusion baseline (MD4, linear schedule) on the same backbone; ignores the GGM fields."""
     return MaskedDiffusionModel(MaskedDenoiser(backbone_config(cfg, data), cfg.positions), data.tokenizer)
 
 
+@trains("blackout")
 def build_blackout(cfg: TrainConfig, data: TokenData) -> BlackoutModel:
     """Blackout Diffusion on the faces' pixels (``dataset = "faces"``); ignores the transformer fields."""
     if getattr(data.tokenizer, "kind", None) != "pixels":
@@ -51,10 +69,10 @@ def build_blackout(cfg: TrainConfig, data: TokenData) -> BlackoutModel:
     return BlackoutModel(unet, BlackoutSchedule(weighting=cfg.blackout_weighting), data.tokenizer)
 
 
-FAMILIES = {"ggm": build_ggm, "md4": build_md4, "blackout": build_blackout, "judge": build_judge}
+trains("judge")(build_judge)
 
 
 def build_model(cfg: TrainConfig, data: TokenData):
-    if cfg.family not in FAMILIES:
-        raise ValueError(f"unknown model family {cfg.family!r}; known: {sorted(FAMILIES)}")
-    return FAMILIES[cfg.family](cfg, data)
+    if cfg.family not in BUILDERS:
+        raise ValueError(f"unknown model family {cfg.family!r}; known: {sorted(BUILDERS)}")
+    return BUILDERS[cfg.family](cfg, data)
