@@ -317,7 +317,15 @@ class TabController:
             gr.Info(plain(notice))
         notes = bullets(plan.notices + plan.notes)
         session = RunSession(
-            model, name, settings, plan.known, plan.known_tokens, plan.extra, plan.noise_from, plan.allowed
+            model,
+            name,
+            settings,
+            plan.known,
+            plan.known_tokens,
+            plan.extra,
+            plan.noise_from,
+            plan.allowed,
+            plan.restriction,
         )
         self.latest[visitor] = session
         with self._registered(visitor, [session]):
@@ -504,7 +512,16 @@ class TabController:
                     notes.append(f"Budget {str(budget)[:40]!r} is not a number: {name} ran its exact setting.")
                 notes += [x for x in plan.notices if x not in notes]
                 sessions.append(
-                    RunSession(model, name, settings, plan.known, plan.known_tokens, plan.extra, allowed=plan.allowed)
+                    RunSession(
+                        model,
+                        name,
+                        settings,
+                        plan.known,
+                        plan.known_tokens,
+                        plan.extra,
+                        allowed=plan.allowed,
+                        restriction=plan.restriction,
+                    )  # fmt: skip
                 )
             for notice in notes:
                 gr.Info(plain(notice))

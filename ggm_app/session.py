@@ -182,6 +182,7 @@ class RunPlan:
     error: str | None = None
     noise_from: torch.Tensor | None = None  # "noise it": the input the forward process dissolves
     allowed: torch.Tensor | None = None  # (L, V) bool: the tokens each position may take (None: any)
+    restriction: str = ""  # what ``allowed`` holds the positions to, in the tab's words (the readout names it)
     first_outputs: tuple = ()  # values for the tab's extra outputs (a UI's), sent with the first frame
     error_outputs: tuple = ()  # … and with an error
 
@@ -216,6 +217,7 @@ class RunSession:
         extra: dict | None = None,
         noise_from: torch.Tensor | None = None,
         allowed: torch.Tensor | None = None,
+        restriction: str = "",
     ) -> None:
         self.model, self.name, self.settings = model, name, settings
         self.known = np.zeros(model.seq_len, bool) if known is None else np.asarray(known, bool)
@@ -226,6 +228,7 @@ class RunSession:
             self._kwargs |= {"known_tokens": torch.as_tensor(known_tokens), "known": torch.from_numpy(self.known)}
         if allowed is not None:
             self._kwargs["allowed"] = allowed
+        self.restriction = restriction
         self._forward = None if noise_from is None else model.noising(noise_from, settings.seed)
         self._redrawn = np.zeros(model.seq_len, bool)  # by the forward process ("noise it")
         self.seconds = 0.0  # time spent waiting for the sampler's events (a queued run's wait included)
@@ -431,7 +434,9 @@ class RunSession:
     def readout(self) -> str:
         nfe = self.trajectory.nfe[-1] if len(self.trajectory) else 0
         restricted = "allowed" in self._kwargs
-        reasons = self.settings.approximations(self.model, clamped=bool(self.known.any()), restricted=restricted)
+        reasons = self.settings.approximations(
+            self.model, clamped=bool(self.known.any()), restricted=restricted and not self.restriction
+        ) + ([self.restriction] if restricted and self.restriction else [])
         seconds = self.seconds - self.queued_s
         line = readout(nfe, seconds, self.n_free, reasons, self.settings.seed, self.model.chain_name)
         others = self.ticket.batch_size - 1 if self.ticket is not None else 0

@@ -16,6 +16,8 @@ from ggm_app.common import STATE_COLORS, STATE_LABELS, export_dir
 from ggm_app.session import RunPlan, Trajectory
 from ggm_core.text_infill import CANDIDATE_LENGTHS, LENGTH_BONUS, allowed_tokens, parse_gaps, plan_infill
 
+# The approximation a fill with seams makes (ggm_core.text_infill.allowed_tokens), as the readout names it
+SEAM_RESTRICTION = "gap tokens held to their seams (a typed space, a capital, a word's letters, text not END)"
 MASK_PIECE = "▒"  # a masked token (MD4)
 END_PIECE = " ∎"  # the end of the text (a model trained on whole documents); PAD shows as nothing
 NEWLINE = "↵"  # line breaks in the token view (a token display cannot break a line)
@@ -229,5 +231,10 @@ def plan_run(mode: str, inputs: list, model, settings) -> RunPlan:
             )
     known = np.array(plan.known, dtype=bool)
     return RunPlan(
-        known, torch.tensor(plan.tokens), notices=plan.notices, notes=notes, allowed=allowed_tokens(plan, tok)
+        known,
+        torch.tensor(plan.tokens),
+        notices=plan.notices,
+        notes=notes,
+        allowed=allowed_tokens(plan, tok),
+        restriction=SEAM_RESTRICTION,
     )

@@ -188,7 +188,7 @@ class GenerativeModel(ABC):
         if clamped and self.clamping:
             out.append(self.clamping)
         if restricted:
-            out.append("gap tokens held to their seams (a typed space, a capital, a word's letters, text not END)")
+            out.append("some positions held to a set of tokens")
         if temperature != 1.0:
             out.append(f"temperature {temperature:g}")
         if top_p != 1.0:

@@ -288,3 +288,16 @@ def test_refinement_sweeps_stream_after_the_chain_and_say_so(models):
     tokens = torch.from_numpy(session.trajectory.tokens[-1]).long()
     clean, first_sweep = model.belief(tokens, -2), model.belief(tokens, 0)
     assert clean.shape == (model.seq_len,) and not torch.allclose(clean, first_sweep)
+
+
+def test_a_fill_held_to_its_seams_says_so_in_the_tabs_words(models):
+    """The text tab's seam restriction is an approximation the readout names in the tab's words (ggm_app.text),
+    not the library's generic ones."""
+    model = models["ggm"]
+    plan = textui.plan_run("infill", ["Emma was [3] and rich.", False], model, exact(model))
+    assert plan.allowed is not None and plan.restriction == textui.SEAM_RESTRICTION
+    session = RunSession(model, "ggm", exact(model), plan.known, plan.known_tokens, plan.extra, allowed=plan.allowed,
+                         restriction=plan.restriction)  # fmt: skip
+    *_, final = session.frames()
+    assert final.final and textui.SEAM_RESTRICTION in session.readout and "set of tokens" not in session.readout
+    assert model.approximations(restricted=True) == ["some positions held to a set of tokens"]
