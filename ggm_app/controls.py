@@ -531,10 +531,9 @@ class TabController:
                     views = [self.view.frame(s.model, *_current(s), s.trajectory.extra) for s in group]
                     ended = not any(s.running for s in group)  # the last update carries every column (for the API)
                     lines = [f"**{s.name}** · " + _line(s) for s in group]
-                    if ended:
-                        lines = [
-                            f"{line}\n\nThe comparison took {time.perf_counter() - began:.1f} s." for line in lines
-                        ]
+                    if ended:  # one time for every column (read per column, two readouts once differed)
+                        took = f"\n\nThe comparison took {time.perf_counter() - began:.1f} s."
+                        lines = [line + took for line in lines]
                     sent = [gr.skip() if not ended and v == old else v for v, old in zip(views, shown, strict=True)]
                     shown = views
                     yield out.update(views=sent, readouts=lines, seed=next_seed(seed))  # moved on with the first update

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from app_checkpoints import make_blackout_checkpoint, make_checkpoints, make_md4_checkpoint
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ggm_app.common import STATE_LABELS
 
@@ -281,12 +282,16 @@ def test_stop_button_cancels_a_run(page):
     # off its progress line rather than timed: a fixed delay of 1.9 s outlived the whole run on a fast machine
     for sweep in (2, 3, 1, 4):
         page.click("#face-generate")
-        page.wait_for_function(  # "sweep k of 8" with k ≥ sweep: a fast run's frames may skip a sweep's line
-            "k => Number((document.querySelector('#face-status').innerText.match(/sweep (\\d+) of 8/)"
-            " || [0, 0])[1]) >= k",
-            arg=sweep,
-            polling=20,
-        )
+        try:
+            page.wait_for_function(  # "sweep k of 8" with k ≥ sweep: a fast run's frames may skip a sweep's line
+                "k => Number((document.querySelector('#face-status').innerText.match(/sweep (\\d+) of 8/)"
+                " || [0, 0])[1]) >= k",
+                arg=sweep,
+                polling=20,
+            )
+        except PlaywrightTimeout:
+            status = page.locator("#face-status").inner_text()
+            raise AssertionError(f"sweep {sweep}: the status after 30 s: {status!r}") from None
         page.click("#face-stop")
         page.wait_for_function("() => document.querySelector('#face-status').innerText.includes('Stopped after')")
         page.wait_for_timeout(1500)

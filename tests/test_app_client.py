@@ -379,7 +379,8 @@ def test_face_compare_starts_each_column_at_its_app_default(client):
     readouts = final[3:6]
     assert "**exact**" in readouts[0] and "**exact**" in readouts[1]
     assert "100 network calls" in readouts[2] and "100 of the 1000 trained steps" in readouts[2]
-    assert all(re.search(r"The comparison took [0-9.]+ s\.", r) for r in readouts)
+    took = {re.search(r"The comparison took [0-9.]+ s\.", r).group() for r in readouts}
+    assert len(took) == 1  # one time for all the columns (read per column, two once differed by 0.1 s)
 
 
 def test_blackout_grows_a_face_and_repaints_only_the_brushed_pixels(client, face, tmp_path):
