@@ -316,17 +316,7 @@ class TabController:
         for notice in plan.notices:
             gr.Info(plain(notice))
         notes = bullets(plan.notices + plan.notes)
-        session = RunSession(
-            model,
-            name,
-            settings,
-            plan.known,
-            plan.known_tokens,
-            plan.extra,
-            plan.noise_from,
-            plan.allowed,
-            plan.restriction,
-        )
+        session = RunSession.from_plan(model, name, settings, plan)
         self.latest[visitor] = session
         with self._registered(visitor, [session]):
             last, first = None, True
@@ -511,18 +501,7 @@ class TabController:
                 if not_a_number(budget):
                     notes.append(f"Budget {str(budget)[:40]!r} is not a number: {name} ran its exact setting.")
                 notes += [x for x in plan.notices if x not in notes]
-                sessions.append(
-                    RunSession(
-                        model,
-                        name,
-                        settings,
-                        plan.known,
-                        plan.known_tokens,
-                        plan.extra,
-                        allowed=plan.allowed,
-                        restriction=plan.restriction,
-                    )  # fmt: skip
-                )
+                sessions.append(RunSession.from_plan(model, name, settings, plan))
             for notice in notes:
                 gr.Info(plain(notice))
             shown, began = [None] * columns, time.perf_counter()

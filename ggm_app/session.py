@@ -241,6 +241,12 @@ class RunSession:
         self._since: set[int] = set()
         self._changed = threading.Condition()  # the sampler's thread records events under it; notified per event
 
+    @classmethod
+    def from_plan(cls, model: GenerativeModel, name: str, settings: RunSettings, plan: RunPlan) -> "RunSession":
+        """The run a tab's plan asks for (ggm_app.view.Planner)."""
+        return cls(model, name, settings, plan.known, plan.known_tokens, plan.extra, plan.noise_from, plan.allowed,
+                   plan.restriction)  # fmt: skip
+
     @property
     def n_free(self) -> int:
         return int((~self.known).sum())
