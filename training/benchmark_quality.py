@@ -99,12 +99,22 @@ def setting_label(model, knobs: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in knobs.items() if v != exact[k]) or "exact"
 
 
-def settings_for(model, budgets, top_p: float = 1.0) -> list[Setting]:
-    """The family's knobs per budget (``knobs_for_budget``), then the exact setting; ``top_p < 1`` truncates
-    every one of them."""
+def knob_value(text: str) -> tuple[str, int]:
+    """``NAME=VALUE`` (an integer) from the command line."""
+    name, _, value = text.partition("=")
+    try:
+        return name, int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use NAME=INTEGER, e.g. finish_at=100") from None
+
+
+def settings_for(model, budgets, top_p: float = 1.0, fixed: dict | None = None) -> list[Setting]:
+    """The family's knobs per budget (``knobs_for_budget``), then the exact setting; ``fixed`` sets the model's knobs
+    it names in every budget's row (``--knob``); ``top_p < 1`` truncates every row."""
+    fixed = {k: v for k, v in (fixed or {}).items() if k in model.exact_knobs()}
     out = []
     for budget in budgets:
-        knobs = model.knobs_for_budget(budget, model.seq_len)
+        knobs = model.knobs_for_budget(budget, model.seq_len) | fixed
         out.append(Setting(setting_label(model, knobs), str(budget), knobs))
     out.append(Setting("exact", "exact", model.exact_knobs()))
     if top_p == 1.0:
@@ -278,7 +288,7 @@ def sample_rows(models, args, samples: int, batch_size: int, score: Callable, sa
     jobs = [
         (label, folder, model, s)
         for label, folder, model in models
-        for s in settings_for(model, args.budgets, args.top_p)
+        for s in settings_for(model, args.budgets, args.top_p, args.knob)
         if not (args.no_exact and s.budget == "exact")
     ]
     bar = tqdm(jobs, desc="sampling", dynamic_ncols=True)
@@ -557,6 +567,11 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--no-exact", action="store_true", help="leave out each model's exact setting")
     parser.add_argument("--vq", default="assets/vq_faces", help="the VQ tokenizer that scores pixel models' faces")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--knob", type=knob_value, action="append", default=[], metavar="NAME=VALUE",
+        help="a sampler setting for every budget's row of the models that have it (e.g. finish_at=100: Blackout's "
+        "bridge to the end)",
+    )  # fmt: skip
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus truncation of every sampler (1 = exact law)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads; 0 = torch's default")
@@ -570,6 +585,7 @@ def main(argv=None) -> list[dict]:
     )
     parser.add_argument("--out", default="runs/benchmark_quality")
     args = parser.parse_args(argv)
+    args.knob = dict(args.knob)
     if not 0 < args.top_p <= 1:
         parser.error(f"--top-p must lie in (0, 1], got {args.top_p}")
     text = any((args.ggm, args.ggm_classic, args.md4))
