@@ -137,9 +137,10 @@ def correlated_law():
     return weights / weights.sum()
 
 
-def sampled_law(law, steps, trials=20_000, seed=0):
+def sampled_law(law, steps, trials=20_000, seed=0, **options):
     s = BlackoutSchedule()
-    last = run_to_end(sample_blackout(oracle(law, s), s, 2, batch_size=trials, steps=steps, max_count=MAX, seed=seed))
+    sampler = sample_blackout(oracle(law, s), s, 2, batch_size=trials, steps=steps, max_count=MAX, seed=seed, **options)
+    last = run_to_end(sampler)
     index = last.tokens[:, 0] * (MAX + 1) + last.tokens[:, 1]
     return histogram(index, (MAX + 1) ** 2), last
 
@@ -190,3 +191,40 @@ def test_uniform_weighting_changes_only_the_weights_and_round_trips():
     assert BlackoutSchedule.from_dict({"steps": 1000, "logit_end": 15.0}) == elbo  # checkpoints before the field
     with pytest.raises(ValueError, match="weighting"):
         BlackoutSchedule(weighting="snr")
+
+
+def test_finishing_with_the_mean_bridges_to_its_survival_then_adds_the_estimate(correlated_law):
+    """``finish_at``: the budget's calls bridge from T to the first time with survival ≥ p_s, and the last call's
+    estimate is added whole (rounded): the births still to come at their expected number. Known pixels end at their
+    own counts; a budget of one call is the mean read off the black canvas."""
+    s = BlackoutSchedule()
+    end = s.last_index_from(0.2)
+    assert s.survival[end] >= 0.2 > s.survival[end + 1] and s.grid(9, end)[-1] == end
+    denoiser = oracle(correlated_law, s)
+    reads = []
+
+    def predict(counts, k):
+        reads.append((counts.clone(), k))
+        return denoiser(counts, k)
+
+    events = list(sample_blackout(predict, s, 2, batch_size=300, steps=10, max_count=MAX, seed=1, finish_at=0.2))
+    assert events[-1].nfe == len(reads) == 10 and events[-1].total_updates == 10
+    last_canvas, last_k = reads[-1]
+    assert last_k == end
+    expected = (last_canvas + denoiser(last_canvas, end).double().clamp(min=0).round().long()).clamp(max=MAX)
+    assert torch.equal(events[-1].tokens, expected)
+    known = torch.tensor([True, False])
+    finished = run_to_end(sample_blackout(denoiser, s, 2, batch_size=50, steps=10, max_count=MAX, seed=2,
+                                          known_counts=torch.tensor([5, 0]), known=known, finish_at=0.2))  # fmt: skip
+    assert bool((finished.tokens[:, 0] == 5).all())
+    reads.clear()
+    once = run_to_end(sample_blackout(predict, s, 2, batch_size=3, steps=1, max_count=MAX, seed=0, finish_at=0.2))
+    assert once.nfe == 1 and reads[0][1] == s.steps and bool((reads[0][0] == 0).all())
+
+
+def test_births_at_their_rounded_mean_reproduce_the_law_in_the_small_step_limit(correlated_law):
+    """``mean_births``: ŷ·q rounded stochastically instead of Binomial(ŷ, q); both tend to the same birth process as
+    the steps shrink, so with the exact denoiser the trained grid reproduces the law as the binomial bridge does."""
+    fine, last = sampled_law(correlated_law, 1000, mean_births=True)
+    assert last.nfe == 1000 and int(last.tokens.max()) <= MAX
+    assert tv(fine, correlated_law) < 3 * noise_floor(correlated_law, 20_000)

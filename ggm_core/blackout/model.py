@@ -17,6 +17,7 @@ from ggm_core.family import GenerativeModel, Knob, network_section
 from ggm_core.registry import register_family
 
 DEFAULT_STEPS = 100  # the app's default budget: a tenth of the trained grid, about 2 s a face on one CPU thread
+DEFAULT_FINISH = 50  # the app's default: the mean from survival 50% (docs/benchmarks.md, "Blackout's grain")
 
 
 @register_family
@@ -65,6 +66,10 @@ class BlackoutModel(GenerativeModel):
         return (
             Knob("bridge_steps", f"Bridge steps of the {T}-step grid (more is closer to exact)", 1, T, T,
                  "{value} of the {exact} trained steps", default=min(DEFAULT_STEPS, T)),
+            Knob("finish_at", "Finish with the network's mean from survival (%; 100 = bridge to the end)", 1, 100, 100,
+                 "finished with the network's mean n_t + ŷ from survival {value}%", default=DEFAULT_FINISH),
+            Knob("mean_births", "Births at their rounded mean (1) or binomial (0)", 0, 1, 0,
+                 "births at their rounded mean", default=1),
         )  # fmt: skip
 
     def approximations(self, temperature=1.0, top_p=1.0, clamped=False, restricted=False, **knobs) -> list[str]:
@@ -80,12 +85,15 @@ class BlackoutModel(GenerativeModel):
         known_tokens=None,
         known=None,
         bridge_steps: int | None = None,
+        finish_at: int = 100,
+        mean_births: int = 0,
         start: torch.Tensor | None = None,
         allowed=None,
         **unused,
     ) -> Iterator[SamplerEvent]:
-        """The binomial bridge's event stream (:func:`ggm_core.blackout.sampler.sample_blackout`); ``start``
-        (the end of :meth:`noising`) replaces the black canvas."""
+        """The binomial bridge's event stream (:func:`ggm_core.blackout.sampler.sample_blackout`); ``finish_at``
+        below 100 (%) ends it with the network's mean from that survival on; ``start`` (the end of :meth:`noising`)
+        replaces the black canvas."""
         if allowed is not None:
             raise ValueError("Blackout does not restrict counts to sets of tokens")
         device = next(self.unet.parameters()).device
@@ -100,6 +108,7 @@ class BlackoutModel(GenerativeModel):
         return sample_blackout(
             predict, self.schedule, self.seq_len, batch_size=batch_size, steps=bridge_steps, known_counts=known_tokens,
             known=known, seed=seed, start=start,
+            finish_at=None if finish_at >= 100 else finish_at / 100, mean_births=bool(mean_births),
         )  # fmt: skip
 
     def noising(self, x0: torch.Tensor, seed: int = 0) -> Iterator[SamplerEvent]:
@@ -124,10 +133,14 @@ class BlackoutModel(GenerativeModel):
         return f"bridge step {event.updates_done} of {event.total_updates}"
 
     def knobs_for_budget(self, calls: int | None, n_free: int) -> dict:
-        return {"bridge_steps": self.schedule.steps if calls is None else max(1, min(self.schedule.steps, calls))}
+        """``calls`` bridge steps, with births at their mean and finishing with the network's mean as the app does
+        by default; None: the authors' binomial bridge over the whole trained grid (exact in the limit)."""
+        if calls is None:
+            return self.exact_knobs()
+        return {"bridge_steps": max(1, min(self.schedule.steps, calls)), "finish_at": DEFAULT_FINISH, "mean_births": 1}
 
     def network_calls(self, n_free: int, **knobs) -> int:
-        """One call a bridge step, whatever is known."""
+        """One call a bridge step (the mean, when it finishes, the last of them), whatever is known."""
         return knobs.get("bridge_steps", self.schedule.steps)
 
     def describe(self) -> str:

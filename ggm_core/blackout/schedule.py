@@ -51,11 +51,16 @@ class BlackoutSchedule:
             return torch.ones(self.steps, dtype=torch.float64)
         return self.survival[1:] * self.times.diff() * self.steps
 
-    def grid(self, budget: int) -> list[int]:
-        """The observation indices a ``budget``-step sampler visits, from T down to 0 (budget + 1 indices)."""
+    def last_index_from(self, survival: float) -> int:
+        """The observation index at which a reverse run first reaches ``survival`` (the largest k with p_k ≥ it)."""
+        return int((self.survival >= survival).nonzero().max())
+
+    def grid(self, budget: int, end: int = 0) -> list[int]:
+        """The observation indices a ``budget``-step sampler visits, from T down to ``end`` (budget + 1 indices,
+        evenly spaced in index; ``end`` 0 is the clean image's time)."""
         if not 1 <= budget <= self.steps:
             raise ValueError(f"a Blackout budget must be in [1, {self.steps}] steps, got {budget}")
-        index = torch.linspace(self.steps, 0, budget + 1, dtype=torch.float64).round().long()
+        index = torch.linspace(self.steps, end, budget + 1, dtype=torch.float64).round().long()
         return index.tolist()
 
     def to_dict(self) -> dict:
