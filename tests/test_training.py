@@ -58,6 +58,9 @@ def test_tiny_run_learns_exports_and_samples(corpus, tmp_path, monkeypatch):
     assert list((tmp_path / "run" / "samples").glob("*.txt"))
     model = load_model(tmp_path / "run" / "model")
     assert model.metadata["training_config"]["max_steps"] == 60
+    best_step, best = record["best_val_loss"]  # the lowest validation loss after step 0, exported apart
+    assert best == min(v for s, v in record["val_loss"] if s > 0) and best_step in (30, 60)
+    assert load_model(tmp_path / "run" / "model_best") is not None
     state = load_file(tmp_path / "run" / "checkpoint" / "state.safetensors")
     exported = load_file(tmp_path / "run" / "model" / "model.safetensors")
     assert all(torch.equal(v, state[f"ema.{k}"].half()) for k, v in exported.items())  # the export is the average

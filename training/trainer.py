@@ -4,8 +4,9 @@ as the config says. ``training/train.py`` is its command line.
 
 Resumable (``resume=True``), CPU or CUDA (bf16 autocast), multi-GPU under ``torchrun``. Writes to OUT_DIR:
 ``checkpoint/state.safetensors`` (resume), ``checkpoint/record.json`` (step, losses, wall time), ``model/`` (the
-exported checkpoint), ``config.json`` (the run's settings), ``model_config.json`` (the model's own config, which a
-resumed run must keep), ``loss_curve.png`` and ``samples/``. Validation, samples and the export use the weight
+exported checkpoint), ``model_best/`` (the export with the lowest validation loss yet), ``config.json`` (the run's
+settings), ``model_config.json`` (the model's own config, which a resumed run must keep), ``loss_curve.png`` and
+``samples/``. Validation, samples and the export use the weight
 average (``ema_decay``, training/weight_average.py).
 """
 
@@ -280,6 +281,17 @@ class Trainer:
         self.record["val_loss"].append([step, val])
         return val
 
+    def keep_if_best(self, step: int, val: float) -> None:
+        """Export the weight average to OUT_DIR/model_best when its validation loss is the run's lowest yet (``model/``
+        is always the latest: a run that overfits keeps its best model too)."""
+        earlier = [v for s, v in self.record["val_loss"][:-1] if s > 0]
+        if step == 0 or not math.isfinite(val) or (earlier and val >= min(earlier)):
+            return
+        with self.average.applied(self.model.network):
+            replace_model_folder(self.model, self.out / "model_best", getattr(torch, self.cfg.export_dtype))
+        self.model.network.train()
+        self.record["best_val_loss"] = [step, val]
+
     def write_samples(self, step: int) -> None:
         with self.average.applied(self.model.network):
             folder = self.out / "samples" / f"step_{step:06d}"
@@ -355,6 +367,7 @@ class Trainer:
             if (step + 1) % cfg.eval_every == 0 or last or out_of_time:
                 val = self.validate(step + 1)
                 if self.main_process:
+                    self.keep_if_best(step + 1, val)
                     clean = f" clean {record['clean_val_loss'][-1][1]:.4f}" if "clean_val_loss" in record else ""
                     bar.write(f"step {step + 1}: train {loss.item():.4f}  val {val:.4f}{clean}  "
                               f"({record['positions_seen']:,} positions)")  # fmt: skip
