@@ -47,6 +47,15 @@ class Denoiser(nn.Module, ABC):
         super().__init__()
         self.config = config
 
+    def add_input_embeddings(self, config: TransformerConfig) -> int:
+        """The token, query (the hidden visited position) and position embeddings every denoiser reads; returns the
+        width d."""
+        d = config.d_model
+        self.token_embedding = nn.Embedding(config.vocab_size, d)
+        self.query_embedding = nn.Parameter(torch.randn(d) * 0.02)
+        self.position_embedding = nn.Parameter(torch.randn(config.seq_len, d) * 0.02)
+        return d
+
     @abstractmethod
     def training_draw(
         self,

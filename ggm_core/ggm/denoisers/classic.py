@@ -17,10 +17,7 @@ class ClassicDenoiser(Denoiser):
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__(config)
-        d = config.d_model
-        self.token_embedding = nn.Embedding(config.vocab_size, d)
-        self.query_embedding = nn.Parameter(torch.randn(d) * 0.02)
-        self.position_embedding = nn.Parameter(torch.randn(config.seq_len, d) * 0.02)
+        d = self.add_input_embeddings(config)
         self.time_embedding = TimeEmbedding(d)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.head = OutputHead(config)

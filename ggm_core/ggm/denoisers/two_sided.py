@@ -45,10 +45,7 @@ class TwoSidedDenoiser(Denoiser):
 
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__(config)
-        d = config.d_model
-        self.token_embedding = nn.Embedding(config.vocab_size, d)
-        self.query_embedding = nn.Parameter(torch.randn(d) * 0.02)
-        self.position_embedding = nn.Parameter(torch.randn(config.seq_len, d) * 0.02)
+        d = self.add_input_embeddings(config)
         self.stream_embedding = nn.Parameter(torch.randn(3, d) * 0.02)
         self.time_embedding = TimeEmbedding(d)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
