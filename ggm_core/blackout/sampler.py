@@ -94,7 +94,8 @@ def sample_blackout(
         counts = torch.as_tensor(known_counts, dtype=torch.long).expand(batch_size, length)
         if counts[:, mask].min() < 0 or counts[:, mask].max() > max_count:
             raise ValueError(f"known counts must lie in [0, {max_count}]")
-        # one forward path through the sampler's times, t_0 = 0 first (survival 1: n_0 itself), then reversed
+        # one forward path through the sampler's times, its last time first (t_0 = 0: n_0 itself; or the finishing
+        # time), then reversed
         path = thin_successively(counts.clone(), [float(p[k]) for k in reversed(grid)], draws)[::-1]
         canvas[:, mask] = path[0][:, mask]
     empty = torch.empty(batch_size, 0, dtype=torch.long)
