@@ -281,6 +281,14 @@ def test_stop_button_cancels_a_run(page):
     # Stop once raced the run's own updates (2 of 6 tries stuck). Stop lands at different points of the run, read
     # off its progress line rather than timed: a fixed delay of 1.9 s outlived the whole run on a fast machine
     for sweep in (2, 3, 1, 4):
+        # the box must read 8 when Generate is clicked: in a fresh-clone run an update still in flight from the test
+        # before set it back to 2, and the run ended at 2 sweeps (514 calls) before "of 8" could show
+        page.wait_for_timeout(300)
+        if sweeps.input_value() != "8":
+            sweeps.fill("8")
+            sweeps.press("Enter")
+            page.wait_for_timeout(300)
+        assert sweeps.input_value() == "8", sweep
         page.click("#face-generate")
         try:
             page.wait_for_function(  # "sweep k of 8" with k ≥ sweep: a fast run's frames may skip a sweep's line
